@@ -1,0 +1,55 @@
+# ReadyCheck: one entry point for setup, tests and the local stack.
+# Every target that needs Python or Node creates the environment itself.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+CHECKOV_VENV := .tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install lint typecheck test test-unit template grade samples demo up down bench audit clean
+
+$(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# checkov pins its own dependency tree, so it lives in a venv of its own.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP) $(CHECKOV_STAMP)
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared devstack
+
+## The test command: installs everything, lints, type-checks, then runs every tier.
+## Services (Azurite, the Service Bus emulator, the local host) are started and
+## stopped by the tests' own fixtures on free ports.
+test: install lint
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" CHECKOV="$(CURDIR)/$(CHECKOV_VENV)/bin/checkov" \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(PY_STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+audit: $(PY_STAMP)
+	$(BIN)/pip-audit --strict --progress-spinner off -r requirements.txt
+
+template: $(PY_STAMP)
+	$(PY) -m shared template --out answer-sheet-template.xlsx
+
+clean:
+	rm -rf $(VENV) .tools node_modules .devstack out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Thin Functions entrypoints: decode the binding, call a core handler, map errors."""

@@ -1,0 +1,1 @@
+"""ReadyCheck's core: question bank, answer sheets, grading, readiness and reports."""

@@ -1,0 +1,5 @@
+"""Shared fixtures; service fixtures live in tests/fixtures/ as plugins."""
+
+pytest_plugins = [
+    "tests.fixtures.azurite",
+]
