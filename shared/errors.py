@@ -8,6 +8,9 @@ entrypoint can map named errors to an HTTP status, a rejection or a retry::
     ├── BankError                 the question bank does not validate (names item and field)
     ├── WorkbookRejected          an upload cannot be graded at all (carries located problems)
     ├── NotFound                  an id or blob does not exist (HTTP 404)
+    ├── InvalidMessage            a queue message is malformed (never succeeds: dead-lettered)
+    ├── NotAuthenticated          no trustworthy caller identity (HTTP 401)
+    ├── AccessDenied              the caller may not see this (HTTP 403)
     ├── ConcurrencyConflict       an optimistic-concurrency (ETag) write lost the race
     └── ServiceError              a storage or messaging call failed
         └── TransientServiceError the same call may succeed later (retry, then dead-letter)
@@ -67,6 +70,18 @@ class WorkbookRejected(ReadyCheckError):
 
 class NotFound(ReadyCheckError):
     """The requested id, entity or blob does not exist."""
+
+
+class InvalidMessage(ReadyCheckError):
+    """A queue message cannot be decoded; retrying cannot help, so it ends dead-lettered."""
+
+
+class NotAuthenticated(ReadyCheckError):
+    """Access control is on and the request carries no valid platform identity."""
+
+
+class AccessDenied(ReadyCheckError):
+    """The authenticated caller is not allowed to see the requested resource."""
 
 
 class ConcurrencyConflict(ReadyCheckError):

@@ -27,13 +27,6 @@ def _int(env: Mapping[str, str], key: str, default: int, minimum: int = 0) -> in
     return value
 
 
-def _required(env: Mapping[str, str], key: str) -> str:
-    value = env.get(key, "").strip()
-    if not value:
-        raise ConfigurationError(f"required setting {key} is missing (see local.settings.sample.json)")
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class ParseLimits:
     """Limits that protect the workbook parser from oversized or hostile files."""
@@ -82,11 +75,70 @@ class ReadinessBands:
 
 
 @dataclass(frozen=True, slots=True)
+class Connection:
+    """A service connection: a connection string, or identity-based ``NAME__*`` settings.
+
+    Identity-based settings follow the Functions convention: ``NAME__blobServiceUri``,
+    ``NAME__queueServiceUri``, ``NAME__tableServiceUri`` (or ``NAME__serviceUri`` for blobs) for
+    storage, ``NAME__fullyQualifiedNamespace`` for Service Bus, and optionally
+    ``NAME__credential=managedidentity`` with ``NAME__clientId`` for a user-assigned identity.
+    """
+
+    name: str
+    connection_string: str = ""
+    blob_uri: str = ""
+    queue_uri: str = ""
+    table_uri: str = ""
+    namespace: str = ""
+    credential: str = ""
+    client_id: str = ""
+
+    @property
+    def uses_identity(self) -> bool:
+        """True when the adapters must authenticate with a Microsoft Entra token."""
+        return not self.connection_string
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], name: str) -> Connection:
+        """The connection called ``name``; fails when neither form is configured."""
+        plain = env.get(name, "").strip()
+        if plain:
+            return cls(name=name, connection_string=plain)
+        prefix = f"{name}__"
+        parts = {k[len(prefix) :].casefold(): v.strip() for k, v in env.items() if k.startswith(prefix)}
+        connection = cls(
+            name=name,
+            blob_uri=parts.get("blobserviceuri", "") or parts.get("serviceuri", ""),
+            queue_uri=parts.get("queueserviceuri", ""),
+            table_uri=parts.get("tableserviceuri", ""),
+            namespace=parts.get("fullyqualifiednamespace", ""),
+            credential=parts.get("credential", ""),
+            client_id=parts.get("clientid", ""),
+        )
+        if not (connection.blob_uri or connection.table_uri or connection.namespace):
+            raise ConfigurationError(
+                f"required setting {name} is missing: set {name} to a connection string or "
+                f"{name}__blobServiceUri/__tableServiceUri (storage) or {name}__fullyQualifiedNamespace "
+                "(Service Bus) for an identity-based connection (see local.settings.sample.json)"
+            )
+        return connection
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = env.get(key, "").strip().casefold()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigurationError(f"setting {key} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the Functions app reads from its environment."""
 
-    storage_connection: str
-    servicebus_connection: str
+    storage: Connection
+    servicebus: Connection
     grading_queue: str = "grading"
     answer_sheets_container: str = "answer-sheets"
     reports_container: str = "reports"
@@ -94,6 +146,10 @@ class Settings:
     table_prefix: str = "readycheck"
     stuck_grading_minutes: int = 30
     max_resend_attempts: int = 3
+    report_retry_after_seconds: int = 5
+    easy_auth_enabled: bool = False
+    reviewer_role: str = "Reviewer"
+    app_insights_connection: str = ""
     limits: ParseLimits = field(default_factory=ParseLimits)
     bands: ReadinessBands = field(default_factory=ReadinessBands)
 
@@ -101,8 +157,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build the settings from a mapping, failing on a missing required key."""
         return cls(
-            storage_connection=_connection(env, "READYCHECK_STORAGE"),
-            servicebus_connection=_connection(env, "READYCHECK_SERVICEBUS"),
+            storage=Connection.from_env(env, "READYCHECK_STORAGE"),
+            servicebus=Connection.from_env(env, "READYCHECK_SERVICEBUS"),
             grading_queue=env.get("READYCHECK_GRADING_QUEUE", "grading"),
             answer_sheets_container=env.get("READYCHECK_ANSWER_SHEETS_CONTAINER", "answer-sheets"),
             reports_container=env.get("READYCHECK_REPORTS_CONTAINER", "reports"),
@@ -110,23 +166,13 @@ class Settings:
             table_prefix=env.get("READYCHECK_TABLE_PREFIX", "readycheck"),
             stuck_grading_minutes=_int(env, "READYCHECK_STUCK_GRADING_MINUTES", 30, 1),
             max_resend_attempts=_int(env, "READYCHECK_MAX_RESEND_ATTEMPTS", 3, 0),
+            report_retry_after_seconds=_int(env, "READYCHECK_REPORT_RETRY_AFTER_SECONDS", 5, 1),
+            easy_auth_enabled=_flag(env, "READYCHECK_EASY_AUTH_ENABLED"),
+            reviewer_role=env.get("READYCHECK_REVIEWER_ROLE", "Reviewer").strip() or "Reviewer",
+            app_insights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip(),
             limits=ParseLimits.from_env(env),
             bands=ReadinessBands.from_env(env),
         )
-
-
-def _connection(env: Mapping[str, str], name: str) -> str:
-    """A connection setting: either the plain value or the identity-based ``__`` form.
-
-    Returns the connection name's plain value, or the name itself when only the
-    identity-based keys (``NAME__serviceUri``, ``NAME__fullyQualifiedNamespace`` ...) exist;
-    the adapters resolve those.
-    """
-    if env.get(name, "").strip():
-        return env[name].strip()
-    if any(key.startswith(f"{name}__") for key in env):
-        return name
-    return _required(env, name)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,1 @@
+"""ReadyCheck's benchmark harness: ``make bench`` (``python -m bench``); never part of the tests."""

@@ -1,0 +1,63 @@
+"""``python -m bench``: run every benchmark (or ``--only NAME``) and write the results.
+
+Exit status: 0 when every benchmark ran (targets may be missed: the results say which),
+1 when a benchmark failed, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.context import ROOT, BenchError, Context
+from bench.measure import StageResult
+from bench.outputs import write_all
+from bench.stages import cold_start, grading, parsing, servicebus
+
+BENCHMARKS: dict[str, Callable[[Context], StageResult]] = {
+    "parse": parsing.run_5k,
+    "parse-large": parsing.run_50k,
+    "grade": grading.run,
+    "cold-start": cold_start.run,
+    "servicebus": servicebus.run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected benchmarks, write the outputs and print the targets' verdicts."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, one repetition (a smoke run)")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run only this one")
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions per measurement (default 5)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench", help="folder for the results")
+    parser.add_argument("--inputs", type=Path, default=ROOT / "bench" / "inputs", help="generated inputs")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (1 if args.quick else 5)
+    ctx = Context(inputs=args.inputs, out=args.out, repeat=repeat, quick=args.quick)
+    ctx.inputs.mkdir(parents=True, exist_ok=True)
+    results: list[StageResult] = []
+    failed = False
+    for name in args.only or list(BENCHMARKS):
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        start = time.monotonic()
+        try:
+            result = BENCHMARKS[name](ctx)
+        except BenchError as err:
+            failed = True
+            result = StageResult(stage=name, unavailable=f"failed: {err}")
+        results.append(result)
+        print(f"bench: {name} done in {time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
+        for target in result.targets:
+            print(f"  [{target.verdict}] {target.text}: {target.measured}")
+        if result.unavailable:
+            print(f"  not available: {result.unavailable}")
+    written = write_all(ctx.out, results, {"repeat": repeat, "quick": args.quick})
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Benchmark inputs, generated once into ``bench/inputs/`` (git-ignored) and reused by later runs."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bench.xlsx import Cell, write_xlsx
+from shared.bank import Bank, Item, ItemKind, Section, load_bank
+from shared.errors import BankError
+from shared.submission import Answer, Candidate, SheetFormat, Submission, submission_key
+
+_FORMS_FIXED = ["ID", "Start time", "Completion time", "Email", "Name", "Total points", "Quiz feedback"]
+# The issue's exports have ~25 questions (7 + 3 x 25 = 82 columns, as measured in the field notes).
+FORMS_QUESTIONS = 25
+_WRONG_TEXT = "I am not sure; I would look it up in the documentation."
+
+
+class InputsUnavailable(RuntimeError):
+    """An input cannot be generated yet (e.g. the question bank is missing)."""
+
+
+def bank() -> Bank:
+    """The shipped question bank, or :class:`InputsUnavailable` naming why it cannot be loaded."""
+    try:
+        return load_bank()
+    except FileNotFoundError as err:
+        raise InputsUnavailable("shared/data/question_bank.json does not exist yet") from err
+    except BankError as err:
+        raise InputsUnavailable(f"the question bank does not validate: {err}") from err
+
+
+def forms_answer(item: Item, rng: random.Random) -> tuple[str, bool]:
+    """A plausible Microsoft Forms cell for one item and whether it is right (about two in three)."""
+    right = rng.random() < 0.67
+    if item.kind in (ItemKind.SINGLE_CHOICE, ItemKind.MULTIPLE_CHOICE):
+        keys = item.answer if right else (rng.choice(item.choices).key,)
+        texts = {c.key: c.text for c in item.choices}
+        # Forms joins the chosen options of a multiple-choice question with ";" and ends with one.
+        if item.kind is ItemKind.MULTIPLE_CHOICE:
+            return "".join(f"{texts[k]};" for k in keys), keys == item.answer
+        return texts[keys[0]], keys == item.answer
+    if item.kind is ItemKind.SHORT_ANSWER:
+        return (rng.choice(item.aliases), True) if right else (_WRONG_TEXT, False)
+    chosen = [c for c in item.concepts if rng.random() < (0.8 if right else 0.2)]
+    if not chosen:
+        return _WRONG_TEXT, False
+    named = ", and ".join(rng.choice(c.synonyms) for c in chosen)
+    # Real answers wrap the concepts in a few sentences of their own words.
+    text = (
+        f"In my last project we relied on {named}. We chose it because the team could operate it "
+        "without much ceremony, and it kept the monthly bill predictable as traffic grew."
+    )
+    return text, right
+
+
+def quiz_items(source: Bank, count: int = FORMS_QUESTIONS) -> list[Item]:
+    """``count`` items taken in turn from each section, in bank order: the questions of a Forms quiz."""
+    queues = [list(source.items_in(section)) for section in Section]
+    chosen: list[Item] = []
+    while len(chosen) < count and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < count:
+                chosen.append(queue.pop(0))
+    return [item for item in source.items if item in chosen]
+
+
+def forms_rows(source: Bank, respondents: int, seed: int = 8) -> Iterator[Sequence[Cell]]:
+    """Header then one row per respondent, in Microsoft Forms' quiz "Open in Excel" layout."""
+    rng = random.Random(seed)
+    items = quiz_items(source)
+    header = list(_FORMS_FIXED)
+    for item in items:
+        header += [item.prompt, f"Points - {item.prompt}", f"Feedback - {item.prompt}"]
+    yield header
+    start = datetime(2026, 3, 2, 8, 0)
+    for number in range(1, respondents + 1):
+        began = start + timedelta(seconds=37 * number)
+        answers: list[Cell] = []
+        total = 0.0
+        for item in items:
+            text, right = forms_answer(item, rng)
+            # Forms scores only choice questions itself; open ones stay blank until a person grades.
+            points = (item.points if right else 0.0) if item.choices else None
+            total += points or 0.0
+            answers += [text, points, None]
+        yield [
+            number,
+            began,
+            began + timedelta(minutes=rng.randint(12, 55)),
+            f"candidate{number:06d}@example.com",
+            f"Candidate {number:06d}",
+            total,
+            None,
+            *answers,
+        ]
+
+
+def forms_export(inputs: Path, respondents: int) -> Path:
+    """A Forms-style export of ``respondents`` rows, written once per bank version and size."""
+    source = bank()
+    path = inputs / f"ms-forms-{respondents}-bank-{source.version}.xlsx"
+    if not path.exists():
+        inputs.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        write_xlsx(partial, "Form1", forms_rows(source, respondents))
+        partial.replace(path)
+    return path
+
+
+def synthetic_answer(item: Item, rng: random.Random) -> Answer:
+    """One answer as the parser would produce it, right about two times in three."""
+    if item.kind in (ItemKind.SINGLE_CHOICE, ItemKind.MULTIPLE_CHOICE):
+        keys = item.answer if rng.random() < 0.67 else (rng.choice(item.choices).key,)
+        return Answer(item_id=item.id, choices=tuple(keys))
+    return Answer(item_id=item.id, text=forms_answer(item, rng)[0])
+
+
+def submissions(source: Bank, count: int, seed: int = 8) -> list[Submission]:
+    """``count`` parsed submissions with varied answers and a confidence rating for every topic."""
+    rng = random.Random(seed)
+    return [
+        Submission(
+            submission_key=submission_key("bench", f"candidate{number}@example.com"),
+            candidate=Candidate(name=f"Candidate {number:06d}", email=f"candidate{number}@example.com"),
+            source_format=SheetFormat.MS_FORMS,
+            answers=tuple(synthetic_answer(item, rng) for item in source.items),
+            confidence=tuple(sorted((t.id, rng.randint(1, 5)) for t in source.topics)),
+        )
+        for number in range(count)
+    ]

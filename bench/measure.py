@@ -1,0 +1,112 @@
+"""What a benchmark yields: timed series, ratios against baselines and target verdicts."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    """Whether a target holds in this run."""
+
+    MET = "met"
+    MISSED = "missed"
+    NOT_AVAILABLE = "not available"
+
+
+@dataclass
+class Series:
+    """Repeated measurements of one quantity (seconds unless ``unit`` says otherwise)."""
+
+    name: str
+    samples: list[float]
+    unit: str = "s"
+    baseline_of: str | None = None
+    peak_rss_mb: float | None = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        """The median sample, the figure every comparison uses."""
+        return statistics.median(self.samples)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The series with its summary statistics, ready for JSON."""
+        return asdict(self) | {"median": self.median, "min": min(self.samples), "max": max(self.samples)}
+
+
+@dataclass
+class Target:
+    """One target of the issue and how this run measured against it."""
+
+    text: str
+    verdict: Verdict
+    measured: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The target as plain JSON-ready data."""
+        return {"text": self.text, "verdict": str(self.verdict), "measured": self.measured}
+
+
+@dataclass
+class StageResult:
+    """Everything one benchmark measured, or why it could not run."""
+
+    stage: str
+    series: list[Series] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    ratios: dict[str, float] = field(default_factory=dict)
+    unavailable: str | None = None
+    profile: str = ""
+
+    def get(self, name: str) -> Series:
+        """The series with this name."""
+        return next(s for s in self.series if s.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stage as plain JSON-ready data."""
+        return {
+            "stage": self.stage,
+            "unavailable": self.unavailable,
+            "series": [s.to_dict() for s in self.series],
+            "ratios": self.ratios,
+            "targets": [t.to_dict() for t in self.targets],
+            "profile": self.profile,
+        }
+
+
+def unavailable(stage: str, reason: str, targets: list[str]) -> StageResult:
+    """A stage that could not run, its targets marked so instead of faked."""
+    return StageResult(
+        stage=stage,
+        unavailable=reason,
+        targets=[Target(t, Verdict.NOT_AVAILABLE, reason) for t in targets],
+    )
+
+
+def at_most(text: str, value: float, limit: float, shown: str) -> Target:
+    """A target met when ``value <= limit``."""
+    return Target(text, Verdict.MET if value <= limit else Verdict.MISSED, shown)
+
+
+def at_least(text: str, value: float, limit: float, shown: str) -> Target:
+    """A target met when ``value >= limit``."""
+    return Target(text, Verdict.MET if value >= limit else Verdict.MISSED, shown)
+
+
+def time_call(call: Callable[[], object]) -> float:
+    """Seconds one call takes on the monotonic high-resolution clock."""
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (``fraction`` in 0..1) of a non-empty sample."""
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]

@@ -1,0 +1,1 @@
+"""One module per benchmarked stage; each exposes ``run(ctx) -> StageResult``."""

@@ -1,0 +1,204 @@
+"""App settings (local.settings.json) and host options (host.json) for the local host."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from devstack.azurite import AzuritePorts
+
+
+class HostConfigError(RuntimeError):
+    """The app directory, its settings or host.json cannot be used; the message says where."""
+
+
+def load_app_settings(
+    app_dir: Path, overrides: Mapping[str, str], environ: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The settings the functions see and the local settings' ``Host`` section.
+
+    Like Core Tools, values from local.settings.json do not replace variables already in the
+    environment; explicit overrides (``--setting``) win over both.
+    """
+    path = app_dir / "local.settings.json"
+    if not path.exists():
+        path = app_dir / "local.settings.sample.json"
+    values: dict[str, str] = {}
+    host_section: dict[str, Any] = {}
+    if path.exists():
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise HostConfigError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
+        raw_values = document.get("Values", {})
+        if not isinstance(raw_values, dict):
+            raise HostConfigError(f"{path}: 'Values' must be an object of settings")
+        values = {str(k): str(v) for k, v in raw_values.items()}
+        host_section = dict(document.get("Host", {}) or {})
+    settings = dict(environ)
+    for key, value in values.items():
+        settings.setdefault(key, value)
+    settings.update(overrides)
+    return settings, host_section
+
+
+def parse_timespan(text: str) -> timedelta:
+    """A .NET TimeSpan such as ``00:05:00`` or ``1.02:00:00`` as a timedelta."""
+    match = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?", text.strip())
+    if match is None:
+        raise HostConfigError(f"{text!r} is not a TimeSpan (expected [d.]hh:mm:ss)")
+    days, hours, minutes, seconds, fraction = match.groups()
+    return timedelta(
+        days=int(days or 0),
+        hours=int(hours),
+        minutes=int(minutes),
+        seconds=int(seconds),
+        microseconds=int((fraction or "0").ljust(7, "0")[:7]) // 10,
+    )
+
+
+@dataclass(frozen=True)
+class ServiceBusOptions:
+    """``extensions.serviceBus`` of host.json."""
+
+    max_concurrent_calls: int = 16
+    auto_complete_messages: bool = True
+    max_auto_lock_renewal: timedelta = timedelta(minutes=5)
+    prefetch_count: int = 0
+
+
+@dataclass(frozen=True)
+class QueueOptions:
+    """``extensions.queues`` of host.json."""
+
+    max_polling_interval: timedelta = timedelta(seconds=2)
+    visibility_timeout: timedelta = timedelta(0)
+    max_dequeue_count: int = 5
+    batch_size: int = 16
+    base64_messages: bool = True
+
+
+@dataclass(frozen=True)
+class BlobOptions:
+    """``extensions.blobs`` of host.json."""
+
+    max_degree_of_parallelism: int = 8
+    poison_blob_threshold: int = 5
+
+
+@dataclass(frozen=True)
+class HostOptions:
+    """What the local host honours from host.json."""
+
+    route_prefix: str = "api"
+    function_timeout: timedelta | None = timedelta(minutes=30)
+    log_levels: dict[str, str] = field(default_factory=dict)
+    service_bus: ServiceBusOptions = ServiceBusOptions()
+    queues: QueueOptions = QueueOptions()
+    blobs: BlobOptions = BlobOptions()
+
+    def log_level(self, category: str) -> str:
+        """The configured level for a category (``Function.<name>``, ``Host.Results`` ...)."""
+        parts = category.split(".")
+        for end in range(len(parts), 0, -1):
+            level = self.log_levels.get(".".join(parts[:end]))
+            if level is not None:
+                return level
+        return self.log_levels.get("default", "Information")
+
+
+def _section(document: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    node: Any = document
+    for key in keys:
+        node = node.get(key, {}) if isinstance(node, Mapping) else {}
+    return node if isinstance(node, Mapping) else {}
+
+
+def load_host_options(app_dir: Path) -> HostOptions:
+    """Read host.json; a missing file means the defaults, a malformed one is an error."""
+    path = app_dir / "host.json"
+    if not path.exists():
+        return HostOptions()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise HostConfigError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
+    if str(document.get("version", "")) != "2.0":
+        raise HostConfigError(f"{path}: 'version' must be \"2.0\"")
+    try:
+        return _host_options(document)
+    except (TypeError, ValueError) as err:
+        raise HostConfigError(f"{path}: {err}") from None
+
+
+def _host_options(document: Mapping[str, Any]) -> HostOptions:
+    timeout_text = document.get("functionTimeout")
+    timeout = HostOptions().function_timeout
+    if timeout_text is not None:
+        timeout = None if str(timeout_text) == "-1" else parse_timespan(str(timeout_text))
+    sb = _section(document, "extensions", "serviceBus")
+    sb_defaults = ServiceBusOptions()
+    queues = _section(document, "extensions", "queues")
+    q_defaults = QueueOptions()
+    blobs = _section(document, "extensions", "blobs")
+    b_defaults = BlobOptions()
+    return HostOptions(
+        route_prefix=str(_section(document, "extensions", "http").get("routePrefix", "api")).strip("/"),
+        function_timeout=timeout,
+        log_levels={str(k): str(v) for k, v in _section(document, "logging", "logLevel").items()},
+        service_bus=ServiceBusOptions(
+            max_concurrent_calls=int(sb.get("maxConcurrentCalls", sb_defaults.max_concurrent_calls)),
+            auto_complete_messages=bool(sb.get("autoCompleteMessages", sb_defaults.auto_complete_messages)),
+            max_auto_lock_renewal=parse_timespan(str(sb["maxAutoLockRenewalDuration"]))
+            if "maxAutoLockRenewalDuration" in sb
+            else sb_defaults.max_auto_lock_renewal,
+            prefetch_count=int(sb.get("prefetchCount", sb_defaults.prefetch_count)),
+        ),
+        queues=QueueOptions(
+            max_polling_interval=parse_timespan(str(queues["maxPollingInterval"]))
+            if "maxPollingInterval" in queues
+            else q_defaults.max_polling_interval,
+            visibility_timeout=parse_timespan(str(queues["visibilityTimeout"]))
+            if "visibilityTimeout" in queues
+            else q_defaults.visibility_timeout,
+            max_dequeue_count=int(queues.get("maxDequeueCount", q_defaults.max_dequeue_count)),
+            batch_size=int(queues.get("batchSize", q_defaults.batch_size)),
+            base64_messages=str(queues.get("messageEncoding", "base64")).lower() == "base64",
+        ),
+        blobs=BlobOptions(
+            max_degree_of_parallelism=int(
+                blobs.get("maxDegreeOfParallelism", b_defaults.max_degree_of_parallelism)
+            ),
+            poison_blob_threshold=int(blobs.get("poisonBlobThreshold", b_defaults.poison_blob_threshold)),
+        ),
+    )
+
+
+DEVELOPMENT_STORAGE = AzuritePorts(blob=10000, queue=10001, table=10002).connection_string()
+
+
+def connection_value(settings: Mapping[str, str], name: str, *, default: str = "AzureWebJobsStorage") -> str:
+    """The connection string a binding's ``connection`` names, resolved like the host does.
+
+    The host looks up ``NAME`` and then ``AzureWebJobsNAME``; an empty name means ``default``.
+    ``UseDevelopmentStorage=true`` becomes Azurite's well-known endpoints.
+    """
+    name = name or default
+    for key in (name, f"AzureWebJobs{name}"):
+        value = settings.get(key, "").strip()
+        if value:
+            return DEVELOPMENT_STORAGE if value.replace(" ", "") == "UseDevelopmentStorage=true" else value
+    raise HostConfigError(
+        f"connection setting '{name}' is missing: add it to local.settings.json (Values) or the environment"
+    )
+
+
+def identity_settings(settings: Mapping[str, str], name: str) -> dict[str, str]:
+    """The ``NAME__property`` settings of an identity-based connection, by property name."""
+    prefix = f"{name}__"
+    return {k[len(prefix) :]: v for k, v in settings.items() if k.startswith(prefix) and v.strip()}

@@ -1,0 +1,5 @@
+"""A local Azure Service Bus emulator over AMQP 1.0 (python-qpid-proton) for the official SDK."""
+
+from devstack.servicebus_emulator.readiness import cbs_answers
+
+__all__ = ["cbs_answers"]

@@ -1,0 +1,74 @@
+// Service Bus: Standard tier, because duplicate detection (deterministic message ids make
+// re-sends idempotent) is not available on Basic. Local (SAS) auth is off.
+
+@description('Name of the Service Bus namespace.')
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Tags applied to every resource.')
+param tags object
+
+@description('Name of the queue that carries one message per submission and section.')
+param gradingQueueName string
+
+@description('Principal id of the app identity, granted data sender and receiver.')
+param appPrincipalId string
+
+// The app sends (ingest fans out, the sweeper re-sends) and receives (the graders).
+var appRoles = [
+  '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39' // Azure Service Bus Data Sender
+  '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0' // Azure Service Bus Data Receiver
+]
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+  //checkov:skip=CKV_AZURE_201:Microsoft-managed keys; customer-managed keys need the Premium tier, and Standard is enough for duplicate detection.
+  //checkov:skip=CKV_AZURE_204:Public network access is needed without a virtual network; SAS is disabled, so every client needs an Entra token.
+  //checkov:skip=CKV_AZURE_199:Double encryption needs the Premium tier; messages carry ids and section names, not answer content.
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+    tier: 'Standard'
+  }
+  properties: {
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+// The same values as infra/local/servicebus-config.json (tests/unit/test_settings_names.py holds
+// them together): five deliveries before dead-lettering, a one-minute lock that the host renews,
+// a ten-minute duplicate window that covers the sweeper's re-sends, expired messages kept.
+resource gradingQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: namespace
+  name: gradingQueueName
+  properties: {
+    maxDeliveryCount: 5
+    lockDuration: 'PT1M'
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: 'PT10M'
+    deadLetteringOnMessageExpiration: true
+    defaultMessageTimeToLive: 'PT1H'
+    requiresSession: false
+  }
+}
+
+resource appRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in appRoles: {
+    name: guid(namespace.id, appPrincipalId, roleId)
+    scope: namespace
+    properties: {
+      principalId: appPrincipalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+    }
+  }
+]
+
+output name string = namespace.name
+output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+output gradingQueueName string = gradingQueue.name

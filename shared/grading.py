@@ -1,0 +1,350 @@
+"""Grading: every answer becomes points, a maximum and the reason, deterministically.
+
+The pipeline grades one section per message (:func:`grade_section`) and joins the results
+(:func:`assemble`); the offline grader does both at once (:func:`grade_submission`). The rules
+are in ``docs/grading.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+from rapidfuzz import fuzz
+
+from shared.bank import Bank, Item, ItemKind, Section
+from shared.errors import ReadyCheckError
+from shared.rubric import grade_open_answer
+from shared.submission import Answer, Candidate, Submission
+
+# Short answers: a normalised answer this similar to an accepted name is a typo of it ...
+SHORT_FUZZY_RATIO = 85.0
+# ... one this similar is a near miss a person should look at ...
+SHORT_REVIEW_RATIO = 70.0
+# ... and names shorter than this are too easily confused ("AKS", "EKS") to match fuzzily.
+SHORT_FUZZY_MIN_LENGTH = 5
+# Naming an accepted service next to a wrong one earns this share.
+HEDGED_CREDIT = 0.5
+
+_Frozen = ConfigDict(frozen=True, extra="forbid")
+_VENDOR_PREFIXES = ("microsoft", "azure")
+_SEPARATORS = re.compile(r"\s*(?:/|,|;|\+|&|\n|\band\b|\bor\b|\bplus\b|\bvs\b)\s*")
+
+
+class GradingError(ReadyCheckError):
+    """Results cannot be assembled: a section is missing or belongs to another bank or submission."""
+
+
+class ItemStatus(StrEnum):
+    """How an item went."""
+
+    CORRECT = "correct"
+    PARTIAL = "partial"
+    WRONG = "wrong"
+    UNANSWERED = "unanswered"
+
+
+class ItemResult(BaseModel):
+    """One item's points, maximum and the reason, with the candidate's answer and the key."""
+
+    model_config = _Frozen
+    item_id: str
+    topic: str
+    section: Section
+    kind: ItemKind
+    points: float
+    max_points: float
+    status: ItemStatus
+    feedback: str
+    needs_review: bool = False
+    answer_text: str = ""
+    key_text: str
+    covered: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+class SectionResult(BaseModel):
+    """The graded items of one section of one submission (one grading message's work)."""
+
+    model_config = _Frozen
+    bank_id: str
+    bank_version: str
+    submission_key: str
+    section: Section
+    items: tuple[ItemResult, ...]
+    confidence: tuple[tuple[str, int], ...] = ()
+
+
+class GradedSubmission(BaseModel):
+    """All sections of a submission joined: items in bank order, totals and self-ratings."""
+
+    model_config = _Frozen
+    bank_id: str
+    bank_version: str
+    submission_key: str
+    candidate: Candidate
+    items: tuple[ItemResult, ...]
+    confidence: tuple[tuple[str, int], ...]
+    points: float
+    max_points: float
+
+    @property
+    def needs_review(self) -> bool:
+        """Whether any item asks for a person's look."""
+        return any(i.needs_review for i in self.items)
+
+
+def _points(item: Item, share: float) -> float:
+    return round(item.points * share, 2)
+
+
+def _status(share: float) -> ItemStatus:
+    if share >= 1.0:
+        return ItemStatus.CORRECT
+    return ItemStatus.PARTIAL if share > 0 else ItemStatus.WRONG
+
+
+def _choice_text(item: Item, keys: Sequence[str]) -> str:
+    texts = {c.key: c.text for c in item.choices}
+    return "; ".join(f"{k}) {texts[k]}" if k in texts else f"{k}) (not an option)" for k in keys)
+
+
+def _result(
+    item: Item, share: float, feedback: str, answer_text: str, key_text: str, **extra: object
+) -> ItemResult:
+    return ItemResult.model_validate(
+        {
+            "item_id": item.id,
+            "topic": item.topic,
+            "section": item.section,
+            "kind": item.kind,
+            "points": _points(item, share),
+            "max_points": item.points,
+            "status": _status(share),
+            "feedback": feedback,
+            "answer_text": answer_text,
+            "key_text": key_text,
+            **extra,
+        }
+    )
+
+
+def key_text(item: Item) -> str:
+    """The key as a candidate reads it: the right options, the accepted name or the rubric's concepts."""
+    if item.kind is ItemKind.OPEN_ANSWER:
+        return "; ".join(c.label for c in item.concepts)
+    if item.kind is ItemKind.SHORT_ANSWER:
+        return item.answer[0] if item.answer else item.aliases[0]
+    return _choice_text(item, sorted(item.answer))
+
+
+def _grade_choice(item: Item, answer: Answer) -> ItemResult:
+    picked = tuple(sorted({c.strip().upper() for c in answer.choices}))
+    key = tuple(sorted(item.answer))
+    answer_text, key_shown = _choice_text(item, picked), _choice_text(item, key)
+    if item.kind is ItemKind.SINGLE_CHOICE:
+        if picked == key:
+            return _result(item, 1.0, f"Correct. {item.explanation}", answer_text, key_shown)
+        why = "Only one option is right; you picked several." if len(picked) > 1 else "Not the right option."
+        return _result(item, 0.0, f"{why} {item.explanation}", answer_text, key_shown)
+    right = [k for k in picked if k in key]
+    wrong = [k for k in picked if k not in key]
+    share = max(0.0, (len(right) - len(wrong)) / len(key))
+    if share >= 1.0:
+        return _result(item, 1.0, f"Correct. {item.explanation}", answer_text, key_shown)
+    missed = [k for k in key if k not in picked]
+    parts = [f"{len(right)} of {len(key)} right options picked"]
+    if wrong:
+        parts.append(f"each wrong pick ({', '.join(wrong)}) cancels a right one")
+    if missed:
+        parts.append(f"missed {', '.join(missed)}")
+    return _result(
+        item, share, f"{'; '.join(parts).capitalize()}. {item.explanation}", answer_text, key_shown
+    )
+
+
+def normalise_service(text: str) -> str:
+    """A service name reduced for comparison: case, spacing, punctuation and a vendor prefix gone."""
+    plain = unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")
+    words = re.findall(r"[a-z0-9]+", plain)
+    while len(words) > 1 and words[0] in _VENDOR_PREFIXES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _closeness(answer: str, accepted: Sequence[str]) -> tuple[float, str]:
+    best = (0.0, "")
+    for name in accepted:
+        if answer == name:
+            return 100.0, name
+        if min(len(answer), len(name)) >= SHORT_FUZZY_MIN_LENGTH:
+            score = fuzz.ratio(answer, name)
+            if score > best[0]:
+                best = (score, name)
+    return best
+
+
+def _grade_short(item: Item, answer: Answer) -> ItemResult:
+    accepted = tuple(dict.fromkeys(normalise_service(a) for a in (*item.answer, *item.aliases)))
+    key = key_text(item)
+    text = answer.text.strip()
+    candidates = [normalise_service(text), normalise_service(re.sub(r"\([^)]*\)", " ", text))]
+    for form in candidates:
+        score, _ = _closeness(form, accepted)
+        if score == 100.0:
+            return _result(item, 1.0, f"Correct. {item.explanation}", text, key)
+        if score >= SHORT_FUZZY_RATIO:
+            return _result(
+                item,
+                1.0,
+                f"Correct, allowing for spelling (read as {key}). {item.explanation}",
+                text,
+                key,
+            )
+    parts = [p for p in (normalise_service(p) for p in _SEPARATORS.split(candidates[1])) if p]
+    if len(parts) > 1:
+        matches = [_closeness(p, accepted)[0] >= SHORT_FUZZY_RATIO for p in parts]
+        if all(matches):
+            return _result(
+                item, 1.0, f"Correct: each service you named is accepted. {item.explanation}", text, key
+            )
+        if any(matches):
+            return _result(
+                item,
+                HEDGED_CREDIT,
+                f"You named {len(parts)} services where one is expected; only one of them is right, "
+                f"so half marks. The answer is {key}. {item.explanation}",
+                text,
+                key,
+            )
+    contained = [a for a in accepted if re.search(rf"\b{re.escape(a)}\b", candidates[0])]
+    if contained:
+        return _result(
+            item,
+            1.0,
+            f"Accepted because it names {key} among other words: marked for review. {item.explanation}",
+            text,
+            key,
+            needs_review=True,
+        )
+    score, near = _closeness(candidates[0], accepted)
+    if score >= SHORT_REVIEW_RATIO:
+        return _result(
+            item,
+            0.0,
+            f"Not accepted, but close to {near!r}: marked for review. The answer is {key}. "
+            f"{item.explanation}",
+            text,
+            key,
+            needs_review=True,
+        )
+    return _result(item, 0.0, f"The answer is {key}. {item.explanation}", text, key)
+
+
+def _grade_open(item: Item, answer: Answer) -> ItemResult:
+    rubric = grade_open_answer(answer.text, item.concepts)
+    covered = tuple(v.concept.label for v in rubric.verdicts if v.state == "explained")
+    partly = tuple(v.concept.label for v in rubric.verdicts if v.state in ("thin", "named"))
+    wrong = tuple(v.concept.label for v in rubric.verdicts if v.state == "misstated")
+    missing = tuple(v.concept.label for v in rubric.verdicts if v.state in ("missing", "negated"))
+    lines = []
+    if covered:
+        lines.append(f"Covered: {'; '.join(covered)}.")
+    if partly:
+        lines.append(f"Named without explaining how or why (part credit): {'; '.join(partly)}.")
+    if wrong:
+        lines.append(f"Stated wrongly, so no credit: {'; '.join(wrong)}.")
+    if missing:
+        lines.append(f"You did not mention: {'; '.join(missing)}.")
+    if rubric.needs_review:
+        lines.append(f"Marked for review: {rubric.review_reason}.")
+    return _result(
+        item,
+        rubric.share,
+        " ".join(lines),
+        answer.text.strip(),
+        key_text(item),
+        needs_review=rubric.needs_review,
+        covered=(*covered, *partly),
+        missing=(*wrong, *missing),
+    )
+
+
+def grade_item(item: Item, answer: Answer | None) -> ItemResult:
+    """Grade one item; a missing or blank answer is unanswered and earns nothing."""
+    if answer is None or (not answer.choices and not answer.text.strip()):
+        return ItemResult(
+            item_id=item.id,
+            topic=item.topic,
+            section=item.section,
+            kind=item.kind,
+            points=0.0,
+            max_points=item.points,
+            status=ItemStatus.UNANSWERED,
+            feedback=f"Not answered. {item.explanation}",
+            key_text=key_text(item),
+            missing=tuple(c.label for c in item.concepts),
+        )
+    if item.kind in (ItemKind.SINGLE_CHOICE, ItemKind.MULTIPLE_CHOICE):
+        return _grade_choice(item, answer)
+    if item.kind is ItemKind.SHORT_ANSWER:
+        return _grade_short(item, answer)
+    return _grade_open(item, answer)
+
+
+def _confidence(submission: Submission, bank: Bank) -> tuple[tuple[str, int], ...]:
+    topics = {t.id for t in bank.topics}
+    rated = {topic: level for topic, level in submission.confidence if topic in topics and 1 <= level <= 5}
+    return tuple(sorted(rated.items()))
+
+
+def grade_section(submission: Submission, section: Section, bank: Bank) -> SectionResult:
+    """Grade one section of a submission; the self-assessment section records the confidence ratings."""
+    answers = {a.item_id: a for a in submission.answers}
+    return SectionResult(
+        bank_id=bank.id,
+        bank_version=bank.version,
+        submission_key=submission.submission_key,
+        section=section,
+        items=tuple(grade_item(item, answers.get(item.id)) for item in bank.items_in(section)),
+        confidence=_confidence(submission, bank) if section is Section.SELF_ASSESSMENT else (),
+    )
+
+
+def assemble(submission: Submission, results: Sequence[SectionResult], bank: Bank) -> GradedSubmission:
+    """Join one result per section into the graded submission; raises GradingError if any is missing."""
+    by_section: dict[Section, SectionResult] = {}
+    for result in results:
+        if (result.bank_id, result.bank_version) != (bank.id, bank.version):
+            raise GradingError(
+                f"section {result.section} was graded with bank {result.bank_id} {result.bank_version}, "
+                f"not {bank.id} {bank.version}"
+            )
+        if result.submission_key != submission.submission_key:
+            raise GradingError(f"section {result.section} belongs to submission {result.submission_key}")
+        by_section[result.section] = result
+    missing = [s.value for s in Section if s not in by_section]
+    if missing:
+        raise GradingError(
+            f"submission {submission.submission_key} lacks graded sections: {', '.join(missing)}"
+        )
+    graded = {i.item_id: i for r in by_section.values() for i in r.items}
+    items = tuple(graded[item.id] for item in bank.items if item.id in graded)
+    return GradedSubmission(
+        bank_id=bank.id,
+        bank_version=bank.version,
+        submission_key=submission.submission_key,
+        candidate=submission.candidate,
+        items=items,
+        confidence=by_section[Section.SELF_ASSESSMENT].confidence,
+        points=round(sum(i.points for i in items), 2),
+        max_points=round(sum(i.max_points for i in items), 2),
+    )
+
+
+def grade_submission(submission: Submission, bank: Bank) -> GradedSubmission:
+    """Grade every section and assemble them."""
+    return assemble(submission, [grade_section(submission, s, bank) for s in Section], bank)

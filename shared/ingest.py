@@ -1,0 +1,216 @@
+"""Ingest: a workbook in ``answer-sheets`` becomes an upload, submissions and grading messages.
+
+Idempotent under at-least-once delivery: ids derive from the blob's name and ETag, rows that
+may already exist are inserted only if absent, and message ids are deterministic, so the
+same blob event twice records and sends nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from shared import telemetry
+from shared.bank import Section
+from shared.errors import ConcurrencyConflict, NotFound, Problem, WorkbookRejected
+from shared.grading_flow import GradingWork
+from shared.ports import Services, Value
+from shared.records import (
+    BLOB_ROW,
+    INFLIGHT_PARTITION,
+    SUBMISSION_ROW,
+    UPLOAD_ROW,
+    SubmissionRecord,
+    SubmissionStatus,
+    UploadStatus,
+    blob_partition,
+    day_partition,
+    problems_json,
+    submission_partition,
+    summary_row,
+    upload_partition,
+    upload_row,
+)
+from shared.submission import ParseResult, Submission
+
+HTTP_UPLOAD_PREFIX = "http"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def upload_id_for(blob_name: str, etag: str) -> str:
+    """The upload id of one version of one blob: the same event twice gives the same id."""
+    return hashlib.sha256(f"upload\n{blob_name}\n{etag.strip(chr(34))}".encode()).hexdigest()[:32]
+
+
+def submission_id_for(upload_id: str, submission_key: str) -> str:
+    """The submission id of one candidate in one upload."""
+    return hashlib.sha256(f"submission\n{upload_id}\n{submission_key}".encode()).hexdigest()[:32]
+
+
+def safe_file_name(name: str, default: str = "answer-sheet.xlsx") -> str:
+    """A file name with no path, no traversal and only harmless characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _SAFE_NAME.sub("-", base).strip(".-")[:100]
+    return cleaned or default
+
+
+def http_blob_name(filename: str) -> str:
+    """A fresh, unguessable blob name for an upload through the HTTP API."""
+    return f"{HTTP_UPLOAD_PREFIX}/{secrets.token_hex(16)}/{safe_file_name(filename)}"
+
+
+def record_received(services: Services, blob_name: str, etag: str, uploaded_by: str = "") -> str:
+    """Record an upload as ``received`` (once) and index it by blob name and day; returns its id."""
+    upload_id = upload_id_for(blob_name, etag)
+    now = services.clock.now()
+    day = now.date().isoformat()
+    props: dict[str, Value] = {
+        "blob_name": blob_name,
+        "status": UploadStatus.RECEIVED.value,
+        "received_at": now.isoformat(),
+        "day": day,
+        "uploaded_by": uploaded_by,
+        "sent": False,
+    }
+    try:
+        services.tables.insert(upload_partition(upload_id), UPLOAD_ROW, props)
+    except ConcurrencyConflict:
+        day = str(services.tables.get(upload_partition(upload_id), UPLOAD_ROW).properties["day"])
+    # Re-written on every event so a crash between these writes heals on redelivery.
+    services.tables.upsert(
+        blob_partition(blob_name), BLOB_ROW, {"upload_id": upload_id, "blob_name": blob_name}
+    )
+    services.tables.upsert(day_partition(day), upload_row(upload_id), {"upload_id": upload_id})
+    return upload_id
+
+
+def ingest_blob(services: Services, blob_name: str) -> str | None:
+    """Parse a stored workbook and fan grading out; returns the upload id, None if the blob is gone."""
+    settings = services.settings
+    try:
+        info = services.blobs.info(settings.answer_sheets_container, blob_name)
+    except NotFound:
+        telemetry.event(
+            "blob vanished before ingest", blob=hashlib.sha256(blob_name.encode()).hexdigest()[:12]
+        )
+        return None
+    upload_id = record_received(services, blob_name, info.etag)
+    upload = services.tables.get(upload_partition(upload_id), UPLOAD_ROW)
+    if upload.properties.get("status") == UploadStatus.REJECTED or upload.properties.get("sent") is True:
+        telemetry.event("duplicate blob event ignored", upload_id=upload_id)
+        return upload_id
+    limit = settings.limits.max_upload_bytes
+    if info.size > limit:
+        _reject(
+            services,
+            upload_id,
+            f"the file is {info.size:,} bytes; the limit is {limit:,} bytes",
+            [Problem(sheet="(file)", row=None, column=None, message=f"file larger than {limit:,} bytes")],
+        )
+        return upload_id
+    data = services.blobs.read(settings.answer_sheets_container, blob_name)
+    try:
+        with telemetry.span("parse", upload_id=upload_id):
+            parsed = services.engine.parse(data, blob_name)
+    except WorkbookRejected as rejected:
+        _reject(services, upload_id, rejected.message, rejected.problems)
+        return upload_id
+    if not parsed.submissions:
+        _reject(services, upload_id, "the workbook holds no candidate's answers", parsed.problems)
+        return upload_id
+    telemetry.instruments().workbooks_parsed.add(1)
+    _fan_out(services, upload_id, str(upload.properties.get("day", "")), parsed)
+    return upload_id
+
+
+def _fan_out(services: Services, upload_id: str, day: str, parsed: ParseResult) -> None:
+    now = services.clock.now().isoformat()
+    sections = tuple(s.value for s in Section)
+    works: list[GradingWork] = []
+    for submission in parsed.submissions:
+        submission_id = submission_id_for(upload_id, submission.submission_key)
+        email = submission.candidate.email.strip().casefold()
+        _insert_if_absent(
+            services,
+            upload_partition(upload_id),
+            summary_row(submission_id),
+            {"status": SubmissionStatus.GRADING.value, "email": email, "scores": "", "reason": ""},
+        )
+        _insert_if_absent(services, day_partition(day), summary_row(submission_id), {"upload_id": upload_id})
+        _insert_if_absent(
+            services, INFLIGHT_PARTITION, submission_id, {"upload_id": upload_id, "since": now, "resends": 0}
+        )
+        _record_submission(services, upload_id, submission_id, submission, email, day, now, sections)
+        works.extend(GradingWork(upload_id, submission_id, Section(s)) for s in sections)
+    with telemetry.span("fan_out", upload_id=upload_id, messages=len(works)):
+        trace = telemetry.trace_headers()
+        services.sender.send([w.message(trace) for w in works])
+    upload = services.tables.get(upload_partition(upload_id), UPLOAD_ROW)
+    services.tables.upsert(
+        upload_partition(upload_id),
+        UPLOAD_ROW,
+        {
+            **upload.properties,
+            "status": UploadStatus.GRADING.value,
+            "sent": True,
+            "source_format": parsed.source_format.value,
+            "submission_count": len(parsed.submissions),
+            "problems": problems_json(parsed.problems),
+        },
+    )
+    telemetry.event("upload fanned out", upload_id=upload_id, submissions=len(parsed.submissions))
+
+
+def _record_submission(
+    services: Services,
+    upload_id: str,
+    submission_id: str,
+    submission: Submission,
+    email: str,
+    day: str,
+    now: str,
+    sections: tuple[str, ...],
+) -> None:
+    record = SubmissionRecord(
+        submission_id=submission_id,
+        upload_id=upload_id,
+        status=SubmissionStatus.GRADING,
+        sections=sections,
+        done=frozenset(),
+        completed_by="",
+        email=email,
+        day=day,
+        started_at=now,
+        scores=None,
+        reason="",
+        payload=submission.model_dump_json(),
+        etag="",
+    )
+    # Never reset a submission a previous attempt already recorded (its graders may be running).
+    _insert_if_absent(services, submission_partition(submission_id), SUBMISSION_ROW, record.to_properties())
+
+
+def _insert_if_absent(services: Services, partition: str, row: str, props: dict[str, Value]) -> None:
+    try:
+        services.tables.insert(partition, row, props)
+    except ConcurrencyConflict:
+        return
+
+
+def _reject(
+    services: Services, upload_id: str, message: str, problems: tuple[Problem, ...] | list[Problem]
+) -> None:
+    upload = services.tables.get(upload_partition(upload_id), UPLOAD_ROW)
+    services.tables.upsert(
+        upload_partition(upload_id),
+        UPLOAD_ROW,
+        {
+            **upload.properties,
+            "status": UploadStatus.REJECTED.value,
+            "message": message,
+            "problems": problems_json(problems),
+        },
+    )
+    telemetry.instruments().workbooks_rejected.add(1)
+    telemetry.event("upload rejected", upload_id=upload_id, problems=len(problems))

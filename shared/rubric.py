@@ -1,0 +1,265 @@
+"""Open-answer grading: rubric concept coverage that explanations earn and buzzwords do not.
+
+The rules are written down in ``docs/grading.md``; this module is their only implementation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from shared.bank import Concept
+
+# A concept named in a sentence with no words of its own earns this share of its weight.
+NAMED_ONLY_CREDIT = 0.25
+# ... and this share when its sentence explains it only thinly.
+THIN_CREDIT = 0.5
+# Content words per concept in a sentence for full and for thin credit.
+FULL_EXPLANATION_RATIO = 1.5
+THIN_EXPLANATION_RATIO = 0.5
+# A sentence of at least this many comma-separated parts, none longer than LIST_PART_WORDS
+# words, is a list of names: its concepts count as named only.
+LIST_MIN_PARTS = 3
+LIST_PART_WORDS = 3
+# Typos in long words still match; shorter words and different first letters never do,
+# so "synchronous" can never pass for "asynchronous".
+FUZZY_TOKEN_MIN_LENGTH = 6
+FUZZY_TOKEN_RATIO = 85.0
+# A long answer the rubric cannot place is more likely correct in other words than empty.
+REVIEW_MIN_WORDS = 20
+REVIEW_MAX_SHARE = 0.4
+# How far back a negation reaches within a sentence.
+NEGATION_REACH = 3
+# Gaps allowed between the words of a synonym or of a misstatement.
+SYNONYM_GAP = 1
+MISSTATEMENT_GAP = 2
+
+_NEGATION_WORDS = ("not", "no", "never", "without", "neither", "nor", "avoid", "instead", "nothing")
+# Words that join buzzwords without explaining anything; a comma is kept as a word so that
+# a negation does not reach across it ("no secrets, managed identity").
+_FILLER_WORDS = ("and", "or", "plus", "also", "etc", "e", "g", "i", "use", "using", ",")
+_DROPPED = frozenset({"a", "an", "the"})
+_SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\bbut\b|\bhowever\b")
+_WORD = re.compile(r"[a-z0-9]+|,")
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptVerdict:
+    """How one rubric concept fared in an answer."""
+
+    concept: Concept
+    credit: float
+    state: str  # "explained", "thin", "named", "misstated", "negated", "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class RubricResult:
+    """The share of the rubric an answer earned, per concept, and whether a person should look."""
+
+    share: float
+    verdicts: tuple[ConceptVerdict, ...]
+    needs_review: bool
+    review_reason: str
+    words: int
+
+
+def stem(token: str) -> str:
+    """A light suffix stripper so that retry/retries/retried and cache/caching meet."""
+    word = token
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "i"
+    elif len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("y"):
+        word = word[:-1] + "i"
+    return word
+
+
+_NEGATIONS = frozenset(stem(w) for w in _NEGATION_WORDS)
+_FILLER = frozenset(stem(w) for w in _FILLER_WORDS)
+
+
+def _plain(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = re.sub(r"n't\b", " not", text)
+    return re.sub(r"'s\b", "", text)
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """Stemmed words of a phrase, articles and commas dropped."""
+    return tuple(stem(w) for w in _WORD.findall(_plain(text)) if w not in _DROPPED and w != ",")
+
+
+@lru_cache(maxsize=4096)
+def _phrase(text: str) -> tuple[str, ...]:
+    return tokens(text)
+
+
+def sentences(text: str) -> tuple[tuple[str, ...], ...]:
+    """The answer as sentences (lines, bullets and clauses after "but"), each as stemmed words."""
+    parts = _SENTENCE_BREAK.split(_plain(text))
+    return tuple(
+        t for t in (tuple(stem(w) for w in _WORD.findall(p) if w not in _DROPPED) for p in parts) if t
+    )
+
+
+def _same(word: str, target: str) -> bool:
+    if word == target:
+        return True
+    return (
+        len(target) >= FUZZY_TOKEN_MIN_LENGTH
+        and len(word) >= FUZZY_TOKEN_MIN_LENGTH
+        and word[:2] == target[:2]
+        and fuzz.ratio(word, target) >= FUZZY_TOKEN_RATIO
+    )
+
+
+def find(sentence: Sequence[str], phrase: Sequence[str], gap: int) -> list[tuple[int, int]]:
+    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between."""
+    spans: list[tuple[int, int]] = []
+    if not phrase:
+        return spans
+    for start, word in enumerate(sentence):
+        if not _same(word, phrase[0]):
+            continue
+        position, matched = start, 1
+        while matched < len(phrase):
+            found = next(
+                (
+                    j
+                    for j in range(position + 1, min(len(sentence), position + 2 + gap))
+                    if _same(sentence[j], phrase[matched])
+                ),
+                None,
+            )
+            if found is None:
+                break
+            position, matched = found, matched + 1
+        if matched == len(phrase):
+            spans.append((start, position + 1))
+    return spans
+
+
+def _negated(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str]) -> bool:
+    start, end = span
+    before = sentence[max(0, start - NEGATION_REACH) : start]
+    if "," in before:
+        before = before[len(before) - before[::-1].index(",") :]
+    # A negation the phrase itself contains ("no secrets in code") is part of what it says.
+    inside = [w for w in sentence[start:end] if w not in phrase]
+    return any(word in _NEGATIONS for word in (*before, *inside))
+
+
+@dataclass(slots=True)
+class _Hits:
+    positive: list[tuple[int, tuple[int, int]]]
+    negated: list[tuple[int, tuple[int, int]]]
+    misstated: list[tuple[int, tuple[int, int]]]
+
+
+def _hits(concept: Concept, text: tuple[tuple[str, ...], ...]) -> _Hits:
+    hits = _Hits([], [], [])
+    for index, sentence in enumerate(text):
+        wrong = [
+            span
+            for phrase in concept.misstatements
+            for span in find(sentence, _phrase(phrase), MISSTATEMENT_GAP)
+            if not _negated(sentence, span, _phrase(phrase))
+        ]
+        hits.misstated.extend((index, span) for span in wrong)
+        for synonym in concept.synonyms:
+            for span in find(sentence, _phrase(synonym), SYNONYM_GAP):
+                # Words inside a misstatement belong to the misstatement, not to a correct claim.
+                if any(s[0] < span[1] and span[0] < s[1] for s in wrong):
+                    continue
+                negated = _negated(sentence, span, _phrase(synonym))
+                (hits.negated if negated else hits.positive).append((index, span))
+    return hits
+
+
+def _is_list(sentence: Sequence[str]) -> bool:
+    parts: list[int] = [0]
+    for word in sentence:
+        if word == ",":
+            parts.append(0)
+        elif word not in _FILLER:
+            parts[-1] += 1
+    return len(parts) >= LIST_MIN_PARTS and max(parts) <= LIST_PART_WORDS
+
+
+def _explanation_credit(
+    sentence_index: int,
+    sentence: Sequence[str],
+    covered: dict[int, set[int]],
+    concepts_in: dict[int, int],
+) -> tuple[float, str]:
+    if _is_list(sentence):
+        return NAMED_ONLY_CREDIT, "named"
+    used = covered.get(sentence_index, set())
+    content = sum(1 for i, w in enumerate(sentence) if i not in used and w not in _FILLER)
+    ratio = content / max(1, concepts_in.get(sentence_index, 1))
+    if ratio >= FULL_EXPLANATION_RATIO:
+        return 1.0, "explained"
+    if ratio >= THIN_EXPLANATION_RATIO:
+        return THIN_CREDIT, "thin"
+    return NAMED_ONLY_CREDIT, "named"
+
+
+def grade_open_answer(text: str, concepts: Sequence[Concept]) -> RubricResult:
+    """Score an open answer against its rubric concepts; see docs/grading.md for the rules."""
+    parsed = sentences(text)
+    words = sum(1 for sentence in parsed for word in sentence if word != ",")
+    hits = {c.id: _hits(c, parsed) for c in concepts}
+    covered: dict[int, set[int]] = {}
+    concepts_in: dict[int, int] = {}
+    for concept in concepts:
+        seen_in: set[int] = set()
+        for index, (start, end) in hits[concept.id].positive:
+            covered.setdefault(index, set()).update(range(start, end))
+            seen_in.add(index)
+        # Negated and misstated mentions are not explanation either.
+        for index, (start, end) in (*hits[concept.id].negated, *hits[concept.id].misstated):
+            covered.setdefault(index, set()).update(range(start, end))
+        for index in seen_in:
+            concepts_in[index] = concepts_in.get(index, 0) + 1
+    verdicts: list[ConceptVerdict] = []
+    reasons: list[str] = []
+    for concept in concepts:
+        found = hits[concept.id]
+        if found.misstated:
+            if found.positive:
+                reasons.append(f"{concept.label} is stated both rightly and wrongly")
+            verdicts.append(ConceptVerdict(concept, 0.0, "misstated"))
+        elif found.positive:
+            credit, state = max(
+                _explanation_credit(index, parsed[index], covered, concepts_in) for index, _ in found.positive
+            )
+            verdicts.append(ConceptVerdict(concept, credit, state))
+        elif found.negated:
+            reasons.append(f"{concept.label} appears only in a negated phrase")
+            verdicts.append(ConceptVerdict(concept, 0.0, "negated"))
+        else:
+            verdicts.append(ConceptVerdict(concept, 0.0, "missing"))
+    total = sum(c.weight for c in concepts)
+    share = sum(v.credit * v.concept.weight for v in verdicts) / total if total else 0.0
+    if words >= REVIEW_MIN_WORDS and share < REVIEW_MAX_SHARE:
+        reasons.append(f"a {words}-word answer matched little of the rubric and may say it in other words")
+    return RubricResult(
+        share=share,
+        verdicts=tuple(verdicts),
+        needs_review=bool(reasons),
+        review_reason="; ".join(reasons),
+        words=words,
+    )

@@ -1,0 +1,253 @@
+"""The HTTP API's handlers, free of ``azure.functions``: status, reports, digests, uploads.
+
+Each returns an :class:`HttpResult`; errors are RFC 9457 problem details. A caller who may not
+see a submission gets the same 404 as for an unknown id, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from shared.access import Viewer
+from shared.errors import NotFound, ReadyCheckError
+from shared.grading_flow import DOCX_CONTENT_TYPE, parse_submission, report_blob_name
+from shared.ingest import http_blob_name, record_received, safe_file_name
+from shared.ports import Services, StoredEntity
+from shared.records import (
+    SubmissionStatus,
+    blob_partition,
+    find_upload,
+    load_submission,
+    problems_from,
+    upload_state,
+)
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResult:
+    """A response: status, body, content type and extra headers."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def json(self) -> object:
+        """The body decoded as JSON (for callers and tests)."""
+        return json.loads(self.body)
+
+
+def json_result(status: int, data: object, headers: Mapping[str, str] | None = None) -> HttpResult:
+    """A JSON response."""
+    return HttpResult(status, json.dumps(data).encode(), "application/json", dict(headers or {}))
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> HttpResult:
+    """A problem-details (``application/problem+json``) response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return HttpResult(status, json.dumps(body).encode(), "application/problem+json")
+
+
+def not_found(what: str) -> HttpResult:
+    """The one 404 for unknown and hidden ids alike."""
+    return problem(404, "Not Found", f"no {what} with this id")
+
+
+def report_url(submission_id: str) -> str:
+    """The API path of a submission's report."""
+    return f"/api/submissions/{submission_id}/report"
+
+
+def upload_status(services: Services, upload_id: str, viewer: Viewer) -> HttpResult:
+    """``GET /api/uploads/{id}``: status, problems and the submissions the caller may see."""
+    if not _ID.match(upload_id):
+        return not_found("upload")
+    try:
+        rows = find_upload(services.tables, upload_id)
+    except NotFound:
+        return not_found("upload")
+    upload, summaries = rows[0], rows[1:]
+    visible = [s for s in summaries if viewer.may_see(str(s.properties.get("email", "")))]
+    uploader = str(upload.properties.get("uploaded_by", ""))
+    if not visible and not viewer.may_see_digests and uploader not in viewer.emails:
+        return not_found("upload")
+    return json_result(200, _upload_body(upload_id, upload, summaries, visible))
+
+
+def _upload_body(
+    upload_id: str, upload: StoredEntity, summaries: list[StoredEntity], visible: list[StoredEntity]
+) -> dict[str, object]:
+    p = upload.properties
+    return {
+        "upload_id": upload_id,
+        "status": upload_state(upload, summaries).value,
+        "received_at": p.get("received_at"),
+        "source_format": p.get("source_format"),
+        "message": p.get("message", ""),
+        "problems": problems_from(p),
+        "submissions": [_summary(s) for s in visible],
+    }
+
+
+def _summary(row: StoredEntity) -> dict[str, object]:
+    submission_id = row.row_key.removeprefix("sub|")
+    p = row.properties
+    scores = p.get("scores")
+    status = str(p.get("status"))
+    return {
+        "submission_id": submission_id,
+        "status": status,
+        "scores": json.loads(scores) if isinstance(scores, str) and scores else None,
+        "reason": p.get("reason", ""),
+        "report_url": report_url(submission_id) if status == SubmissionStatus.GRADED else None,
+    }
+
+
+def upload_by_blob(services: Services, blob_name: str, viewer: Viewer) -> HttpResult:
+    """``GET /api/uploads?blob=NAME``: the latest upload of a blob put straight into storage."""
+    if not blob_name:
+        return problem(400, "Bad Request", "give the blob name as ?blob=<name under answer-sheets>")
+    try:
+        index = services.tables.get(blob_partition(blob_name), "blob")
+    except NotFound:
+        return not_found("upload")
+    return upload_status(services, str(index.properties["upload_id"]), viewer)
+
+
+def submission_status(services: Services, submission_id: str, viewer: Viewer) -> HttpResult:
+    """``GET /api/submissions/{id}``: status and scores."""
+    if not _ID.match(submission_id):
+        return not_found("submission")
+    try:
+        record = load_submission(services.tables, submission_id)
+    except NotFound:
+        return not_found("submission")
+    if not viewer.may_see(record.email):
+        return not_found("submission")
+    return json_result(
+        200,
+        {
+            "submission_id": submission_id,
+            "upload_id": record.upload_id,
+            "status": record.status.value,
+            "sections_done": sorted(record.done),
+            "scores": record.scores,
+            "reason": record.reason,
+            "report_url": report_url(submission_id) if record.status is SubmissionStatus.GRADED else None,
+        },
+    )
+
+
+def report_download(
+    services: Services, submission_id: str, if_none_match: str | None, viewer: Viewer
+) -> HttpResult:
+    """``GET /api/submissions/{id}/report``: the .docx, 304, 202 while grading, 422 when failed."""
+    if not _ID.match(submission_id):
+        return not_found("submission")
+    try:
+        record = load_submission(services.tables, submission_id)
+    except NotFound:
+        return not_found("submission")
+    if not viewer.may_see(record.email):
+        return not_found("submission")
+    retry = str(services.settings.report_retry_after_seconds)
+    if record.status is SubmissionStatus.GRADING:
+        return HttpResult(
+            202,
+            json.dumps({"submission_id": submission_id, "status": record.status.value}).encode(),
+            headers={"Retry-After": retry, "Location": report_url(submission_id)},
+        )
+    if record.status is SubmissionStatus.FAILED:
+        return problem(
+            422, "Unprocessable Content", record.reason or "grading failed", submission_id=submission_id
+        )
+    container = services.settings.reports_container
+    info = services.blobs.info(container, report_blob_name(submission_id))
+    etag = info.etag if info.etag.startswith('"') else f'"{info.etag}"'
+    tags = {t.strip() for t in (if_none_match or "").split(",")}
+    if etag in tags or "*" in tags:
+        return HttpResult(304, headers={"ETag": etag})
+    name = safe_file_name(f"readiness-report-{parse_submission(record).candidate.name}.docx", "report.docx")
+    return HttpResult(
+        200,
+        services.blobs.read(container, report_blob_name(submission_id)),
+        DOCX_CONTENT_TYPE,
+        {"ETag": etag, "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"},
+    )
+
+
+def digest_download(services: Services, day: str, viewer: Viewer) -> HttpResult:
+    """``GET /api/digests/{yyyy-mm-dd}``: a day's digest, reviewers only."""
+    if not _DAY.match(day):
+        return problem(400, "Bad Request", f"{day!r} is not a date like 2026-01-31")
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return problem(400, "Bad Request", f"{day!r} is not a valid calendar date")
+    if not viewer.may_see_digests:
+        return problem(403, "Forbidden", "digests are for reviewers")
+    try:
+        data = services.blobs.read(services.settings.digests_container, f"{day}.docx")
+    except NotFound:
+        return problem(404, "Not Found", f"no digest for {day}")
+    return HttpResult(
+        200,
+        data,
+        DOCX_CONTENT_TYPE,
+        {"Content-Disposition": f'attachment; filename="readycheck-digest-{day}.docx"'},
+    )
+
+
+def template_download(template: bytes) -> HttpResult:
+    """``GET /api/template``: the blank answer sheet."""
+    return HttpResult(
+        200,
+        template,
+        XLSX_CONTENT_TYPE,
+        {"Content-Disposition": 'attachment; filename="readycheck-answer-sheet.xlsx"'},
+    )
+
+
+def accept_upload(services: Services, data: bytes, filename: str, viewer: Viewer) -> HttpResult:
+    """``POST /api/uploads``: store the workbook and answer 202 with where to poll."""
+    limit = services.settings.limits.max_upload_bytes
+    if not data:
+        return problem(400, "Bad Request", "the request body is empty: send the .xlsx file as the body")
+    if len(data) > limit:
+        return problem(413, "Content Too Large", f"the file is {len(data):,} bytes; the limit is {limit:,}")
+    if not data.startswith(_ZIP_MAGIC):
+        return problem(415, "Unsupported Media Type", "the body is not an .xlsx workbook")
+    blob_name = http_blob_name(filename or "answer-sheet.xlsx")
+    info = services.blobs.write(services.settings.answer_sheets_container, blob_name, data, XLSX_CONTENT_TYPE)
+    upload_id = record_received(services, blob_name, info.etag, uploaded_by=viewer.identity)
+    status_url = f"/api/uploads/{upload_id}"
+    return json_result(
+        202,
+        {"upload_id": upload_id, "status_url": status_url, "blob": blob_name},
+        {"Location": status_url, "Retry-After": str(services.settings.report_retry_after_seconds)},
+    )
+
+
+def health(checks: Mapping[str, Callable[[], None]]) -> HttpResult:
+    """``GET /api/health``: 200 when every dependency answers, 503 naming the ones that do not."""
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except ReadyCheckError as err:
+            results[name] = f"unavailable: {err}"
+        else:
+            results[name] = "ok"
+    healthy = all(v == "ok" for v in results.values())
+    return json_result(
+        200 if healthy else 503, {"status": "ok" if healthy else "degraded", "checks": results}
+    )

@@ -1,0 +1,217 @@
+"""In-memory fakes of the pipeline's ports (shared/ports.py) for unit tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from shared.bank import Section
+from shared.errors import ConcurrencyConflict, NotFound, WorkbookRejected
+from shared.ports import (
+    BlobInfo,
+    FinishedSubmission,
+    OutgoingMessage,
+    Scores,
+    Services,
+    StoredEntity,
+    Value,
+)
+from shared.settings import Settings
+from shared.submission import Candidate, ParseResult, SheetFormat, Submission, submission_key
+
+_etags = itertools.count(1)
+
+
+class FakeTables:
+    """A thread-safe table with real ETag semantics; ``before_replace`` lets a test inject a race."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], StoredEntity] = {}
+        self.lock = threading.Lock()
+        self.before_replace: Callable[[str, str], None] | None = None
+
+    def _store(self, pk: str, rk: str, props: Mapping[str, Value]) -> str:
+        etag = f'W/"{next(_etags)}"'
+        self.rows[(pk, rk)] = StoredEntity(pk, rk, dict(props), etag)
+        return etag
+
+    def get(self, partition_key: str, row_key: str) -> StoredEntity:
+        with self.lock:
+            try:
+                return self.rows[(partition_key, row_key)]
+            except KeyError:
+                raise NotFound(f"{partition_key}/{row_key}") from None
+
+    def query_partition(self, partition_key: str) -> list[StoredEntity]:
+        with self.lock:
+            return sorted((e for (pk, _), e in self.rows.items() if pk == partition_key), key=lambda e: e.row_key)
+
+    def insert(self, partition_key: str, row_key: str, properties: Mapping[str, Value]) -> str:
+        with self.lock:
+            if (partition_key, row_key) in self.rows:
+                raise ConcurrencyConflict(f"{partition_key}/{row_key} exists")
+            return self._store(partition_key, row_key, properties)
+
+    def upsert(self, partition_key: str, row_key: str, properties: Mapping[str, Value]) -> str:
+        with self.lock:
+            return self._store(partition_key, row_key, properties)
+
+    def replace(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
+        if self.before_replace is not None:
+            hook, self.before_replace = self.before_replace, None
+            hook(partition_key, row_key)
+        with self.lock:
+            current = self.rows.get((partition_key, row_key))
+            if current is None or current.etag != etag:
+                raise ConcurrencyConflict(f"{partition_key}/{row_key} changed")
+            return self._store(partition_key, row_key, properties)
+
+    def delete(self, partition_key: str, row_key: str) -> None:
+        with self.lock:
+            self.rows.pop((partition_key, row_key), None)
+
+
+class FakeBlobs:
+    """Blobs in a dict; ETags change on every write."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[tuple[str, str], tuple[bytes, str, str]] = {}
+        self.writes: list[tuple[str, str]] = []
+
+    def info(self, container: str, name: str) -> BlobInfo:
+        try:
+            data, etag, content_type = self.blobs[(container, name)]
+        except KeyError:
+            raise NotFound(f"{container}/{name}") from None
+        return BlobInfo(len(data), etag, content_type)
+
+    def read(self, container: str, name: str) -> bytes:
+        try:
+            return self.blobs[(container, name)][0]
+        except KeyError:
+            raise NotFound(f"{container}/{name}") from None
+
+    def write(self, container: str, name: str, data: bytes, content_type: str) -> BlobInfo:
+        etag = f'"0x{next(_etags):X}"'
+        self.blobs[(container, name)] = (data, etag, content_type)
+        self.writes.append((container, name))
+        return BlobInfo(len(data), etag, content_type)
+
+
+class FakeSender:
+    """Collects sent messages; like the broker, drops a message id it has already seen."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMessage] = []
+        self.batches = 0
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> None:
+        seen = {m.message_id for m in self.sent}
+        self.batches += 1
+        self.sent.extend(m for m in messages if m.message_id not in seen)
+
+    def take(self) -> list[OutgoingMessage]:
+        """Every queued message, removing them (as a receiver would)."""
+        taken, self.sent = self.sent, []
+        return taken
+
+
+@dataclass
+class FakeEngine:
+    """Parses by lookup, grades to JSON, and renders a report naming the scores."""
+
+    parsed: dict[bytes, ParseResult | WorkbookRejected] = field(default_factory=dict)
+    failing_sections: set[Section] = field(default_factory=set)
+    grade_calls: list[tuple[str, Section]] = field(default_factory=list)
+    finish_calls: list[str] = field(default_factory=list)
+    digests: list[tuple[str, list[str], dict[str, int]]] = field(default_factory=list)
+
+    def parse(self, data: bytes, source_name: str) -> ParseResult:
+        outcome = self.parsed[data]
+        if isinstance(outcome, WorkbookRejected):
+            raise outcome
+        return outcome
+
+    def grade(self, submission: Submission, section: Section) -> str:
+        if section in self.failing_sections:
+            raise RuntimeError(f"section {section} cannot be graded")
+        self.grade_calls.append((submission.submission_key, section))
+        points = sum(len(a.text) for a in submission.answers) % 7
+        return json.dumps({"section": section.value, "points": points})
+
+    def finish(self, submission: Submission, section_results: Sequence[str]) -> FinishedSubmission:
+        self.finish_calls.append(submission.submission_key)
+        points = sum(json.loads(r)["points"] for r in section_results)
+        report = f"report for {submission.candidate.name}: {points} points".encode()
+        return FinishedSubmission(report, Scores(float(points), "Not yet", {"python": float(points)}))
+
+    def digest(
+        self, day: str, finished: Sequence[tuple[Submission, Sequence[str]]], counts: Mapping[str, int]
+    ) -> bytes:
+        names = sorted(s.candidate.name for s, _ in finished)
+        self.digests.append((day, names, dict(counts)))
+        return json.dumps({"day": day, "names": names, "counts": dict(counts)}, sort_keys=True).encode()
+
+    def template(self) -> bytes:
+        return b"PK\x03\x04template"
+
+
+class FakeClock:
+    """A clock that only moves when told."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward."""
+        self.current += timedelta(**delta)
+
+
+SETTINGS = Settings.from_env(
+    {"READYCHECK_STORAGE": "UseDevelopmentStorage=true", "READYCHECK_SERVICEBUS": "Endpoint=sb://localhost"}
+)
+
+
+@dataclass
+class World:
+    """Fakes wired together, plus helpers to stage workbooks."""
+
+    tables: FakeTables = field(default_factory=FakeTables)
+    blobs: FakeBlobs = field(default_factory=FakeBlobs)
+    sender: FakeSender = field(default_factory=FakeSender)
+    engine: FakeEngine = field(default_factory=FakeEngine)
+    clock: FakeClock = field(default_factory=FakeClock)
+    settings: Settings = SETTINGS
+
+    @property
+    def services(self) -> Services:
+        """The handlers' view of this world."""
+        return Services(self.tables, self.blobs, self.sender, self.engine, self.clock, self.settings)
+
+    def stage(self, blob_name: str, *candidates: str, data: bytes | None = None) -> bytes:
+        """Put a workbook whose parse yields one submission per candidate name."""
+        content = data or f"workbook {blob_name} {candidates}".encode()
+        digest = str(hash(content))
+        self.engine.parsed[content] = ParseResult(
+            source_format=SheetFormat.TEMPLATE,
+            submissions=tuple(submission_for(name, digest) for name in candidates),
+        )
+        self.blobs.write(self.settings.answer_sheets_container, blob_name, content, "application/octet-stream")
+        return content
+
+
+def submission_for(name: str, digest: str = "d") -> Submission:
+    """A parsed submission of one candidate (email derived from the name)."""
+    email = f"{name.lower().replace(' ', '.')}@example.com"
+    return Submission(
+        submission_key=submission_key(digest, email),
+        candidate=Candidate(name=name, email=email),
+        source_format=SheetFormat.TEMPLATE,
+    )
