@@ -2,7 +2,13 @@
 
 import azure.functions as func
 
+from blueprints.admin import bp as admin_bp
+from blueprints.api import bp as api_bp
+from blueprints.digest import bp as digest_bp
+from blueprints.grading import bp as grading_bp
 from blueprints.health import bp as health_bp
+from blueprints.ingest import bp as ingest_bp
 
 app = func.FunctionApp()
-app.register_functions(health_bp)
+for blueprint in (health_bp, api_bp, admin_bp, ingest_bp, grading_bp, digest_bp):
+    app.register_functions(blueprint)

@@ -6,11 +6,15 @@ import random
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.xlsx import Cell, write_xlsx
 from shared.bank import Bank, Item, ItemKind, Section, load_bank
 from shared.errors import BankError
 from shared.submission import Answer, Candidate, SheetFormat, Submission, submission_key
+
+if TYPE_CHECKING:
+    from shared.grading import GradedSubmission
 
 _FORMS_FIXED = ["ID", "Start time", "Completion time", "Email", "Name", "Total points", "Quiz feedback"]
 # The issue's exports have ~25 questions (7 + 3 x 25 = 82 columns, as measured in the field notes).
@@ -131,3 +135,18 @@ def submissions(source: Bank, count: int, seed: int = 8) -> list[Submission]:
         )
         for number in range(count)
     ]
+
+
+def graded_results(inputs: Path, count: int) -> list[GradedSubmission]:
+    """``count`` graded submissions (one day's results), graded once and kept as JSON lines."""
+    from shared.grading import GradedSubmission, grade_submission
+
+    source = bank()
+    path = inputs / f"results-{count}-bank-{source.version}.jsonl"
+    if not path.exists():
+        inputs.mkdir(parents=True, exist_ok=True)
+        lines = (grade_submission(s, source).model_dump_json() for s in submissions(source, count, seed=30))
+        partial = path.with_suffix(".partial")
+        partial.write_text("\n".join(lines) + "\n")
+        partial.replace(path)
+    return [GradedSubmission.model_validate_json(line) for line in path.read_text().splitlines()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ class Verdict(StrEnum):
     MET = "met"
     MISSED = "missed"
     NOT_AVAILABLE = "not available"
+    NOT_JUDGED = "not judged (--quick)"
 
 
 @dataclass
@@ -108,5 +110,5 @@ def time_call(call: Callable[[], object]) -> float:
 def percentile(samples: list[float], fraction: float) -> float:
     """The nearest-rank percentile (``fraction`` in 0..1) of a non-empty sample."""
     ordered = sorted(samples)
-    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
     return ordered[rank]

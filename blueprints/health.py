@@ -1,6 +1,6 @@
-"""GET /api/health: liveness of the app."""
+"""GET /api/health: readiness of storage and Service Bus (anonymous: no data in the answer)."""
 
-import json
+from __future__ import annotations
 
 import azure.functions as func
 
@@ -9,5 +9,9 @@ bp = func.Blueprint()
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Answer 200 while the worker is up."""
-    return func.HttpResponse(json.dumps({"status": "ok"}), status_code=200, mimetype="application/json")
+    """200 when storage and Service Bus answer, 503 naming the one that does not."""
+    from blueprints.http_responses import respond
+    from shared.adapters.clients import health_checks
+    from shared.status import health as check
+
+    return respond(check(health_checks()))

@@ -26,6 +26,7 @@ from shared.records import (
     load_submission,
     upload_state,
 )
+from shared.status import HttpResult, json_result, parse_day
 from shared.submission import Submission
 
 NEEDS_HELP = 5
@@ -151,3 +152,13 @@ def run_digest(services: Services, day: date) -> str:
     name = f"{text}.docx"
     services.blobs.write(services.settings.digests_container, name, document, DOCX_CONTENT_TYPE)
     return name
+
+
+def run_digest_request(services: Services, day: str) -> HttpResult:
+    """``POST /api/digests/{yyyy-mm-dd}`` (admin): build that day's digest now."""
+    parsed = parse_day(day)
+    if isinstance(parsed, HttpResult):
+        return parsed
+    run_digest(services, parsed)
+    url = f"/api/digests/{parsed.isoformat()}"
+    return json_result(201, {"day": parsed.isoformat(), "digest_url": url}, {"Location": url})

@@ -161,8 +161,9 @@ def _grade_choice(item: Item, answer: Answer) -> ItemResult:
         parts.append(f"each wrong pick ({', '.join(wrong)}) cancels a right one")
     if missed:
         parts.append(f"missed {', '.join(missed)}")
+    summary = "; ".join(parts)
     return _result(
-        item, share, f"{'; '.join(parts).capitalize()}. {item.explanation}", answer_text, key_shown
+        item, share, f"{summary[0].upper()}{summary[1:]}. {item.explanation}", answer_text, key_shown
     )
 
 

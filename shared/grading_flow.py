@@ -216,17 +216,69 @@ def record_failure(services: Services, submission_id: str, reason: str) -> None:
     publish(services, failed)
 
 
-def record_dead_letter(services: Services, body: str | bytes, reason: str, description: str) -> None:
-    """A dead-lettered grading message: its submission ends ``failed`` with the broker's reason."""
+DEAD_LETTER_PARTITION = "deadletter"
+
+
+def record_dead_letter(
+    services: Services, body: str | bytes, message_id: str, reason: str, description: str
+) -> None:
+    """A dead-lettered grading message: its submission ends ``failed``; the message is kept for replay."""
     try:
         work = GradingWork.from_json(body)
     except InvalidMessage:
-        telemetry.event("malformed dead-lettered message ignored")
+        telemetry.event("malformed dead-lettered message dropped", message_id=message_id)
         return
     detail = f"section {work.section.value} could not be graded: {reason or 'dead-lettered'}"
     if description:
         detail += f" ({description})"
+    services.tables.upsert(
+        DEAD_LETTER_PARTITION,
+        f"{work.submission_id}:{work.section.value}",
+        {"body": work.to_json(), "reason": detail, "at": services.clock.now().isoformat()},
+    )
     record_failure(services, work.submission_id, detail)
+
+
+def replay_dead_letters(services: Services, limit: int) -> int:
+    """Reopen the submissions of kept dead letters and send their sections again; returns how many."""
+    rows = services.tables.query_partition(DEAD_LETTER_PARTITION)[:limit]
+    trace = telemetry.trace_headers()
+    for row in rows:
+        work = GradingWork.from_json(str(row.properties["body"]))
+        _reopen(services, work.submission_id)
+        message = work.message(trace)
+        # A fresh id per replay, or duplicate detection would drop a replay of a replay.
+        replay_id = f"{message.message_id}:replay{int(services.clock.now().timestamp())}"
+        services.sender.send([replace(message, message_id=replay_id)])
+        services.tables.delete(DEAD_LETTER_PARTITION, row.row_key)
+        telemetry.event("dead letter replayed", submission_id=work.submission_id, section=work.section.value)
+    return len(rows)
+
+
+def _reopen(services: Services, submission_id: str) -> None:
+    """Put a failed submission back to ``grading`` so its replayed sections are graded."""
+    for _ in range(_MAX_CONFLICT_RETRIES):
+        record = load_submission(services.tables, submission_id)
+        if record.status is not SubmissionStatus.FAILED:
+            return
+        now = services.clock.now().isoformat()
+        reopened = replace(record, status=SubmissionStatus.GRADING, reason="", started_at=now)
+        try:
+            services.tables.replace(
+                submission_partition(submission_id), SUBMISSION_ROW, reopened.to_properties(), record.etag
+            )
+        except ConcurrencyConflict:
+            continue
+        services.tables.upsert(
+            upload_partition(record.upload_id),
+            summary_row(submission_id),
+            {"status": SubmissionStatus.GRADING.value, "email": record.email, "scores": "", "reason": ""},
+        )
+        services.tables.upsert(
+            INFLIGHT_PARTITION, submission_id, {"upload_id": record.upload_id, "since": now, "resends": 0}
+        )
+        return
+    raise ConcurrencyConflict(f"submission {submission_id}: reopening kept conflicting; try again")
 
 
 @dataclass(frozen=True, slots=True)

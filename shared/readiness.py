@@ -24,7 +24,6 @@ CALIBRATION_TOLERANCE = 25.0
 # Upper and lower groups for item discrimination: this share of the cohort each.
 DISCRIMINATION_GROUP = 0.27
 WEAKEST_TOPICS = 5
-_PROMPT_CUT = 70
 
 _Frozen = ConfigDict(frozen=True, extra="forbid")
 
@@ -89,7 +88,8 @@ class StudyEntry(BaseModel):
     priority: Priority
     percent: float
     study: str
-    missed: tuple[str, ...]
+    missed_items: tuple[str, ...]
+    missing_concepts: tuple[str, ...]
 
 
 class Readiness(BaseModel):
@@ -134,16 +134,6 @@ def calibration_for(confidence: int, percent: float) -> Calibration:
     if gap > CALIBRATION_TOLERANCE:
         return Calibration.OVER
     return Calibration.UNDER if gap < -CALIBRATION_TOLERANCE else Calibration.CALIBRATED
-
-
-def _missed(result: ItemResult, bank: Bank) -> tuple[str, ...]:
-    if result.status is ItemStatus.CORRECT:
-        return ()
-    item = bank.item(result.item_id)
-    if item.kind is ItemKind.OPEN_ANSWER:
-        return result.missing
-    prompt = item.prompt if len(item.prompt) <= _PROMPT_CUT else item.prompt[: _PROMPT_CUT - 1].rstrip() + "…"
-    return (f"{prompt} → {result.key_text}",)
 
 
 def assess(graded: GradedSubmission, bank: Bank, bands: ReadinessBands) -> Readiness:
@@ -209,7 +199,12 @@ def assess(graded: GradedSubmission, bank: Bank, bands: ReadinessBands) -> Readi
             priority=t.priority,
             percent=t.percent,
             study=bank.topic(t.topic_id).study,
-            missed=tuple(m for r in by_topic[t.topic_id] for m in _missed(r, bank)),
+            missed_items=tuple(r.item_id for r in by_topic[t.topic_id] if r.status is not ItemStatus.CORRECT),
+            missing_concepts=tuple(
+                dict.fromkeys(
+                    c for r in by_topic[t.topic_id] if r.kind is ItemKind.OPEN_ANSWER for c in r.missing
+                )
+            ),
         )
         for t in below
     ]

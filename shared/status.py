@@ -185,14 +185,21 @@ def report_download(
     )
 
 
+def parse_day(text: str) -> date | HttpResult:
+    """A ``yyyy-mm-dd`` path segment as a date, or the 400 problem saying what is wrong."""
+    if not _DAY.match(text):
+        return problem(400, "Bad Request", f"{text[:20]!r} is not a date like 2026-01-31")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return problem(400, "Bad Request", f"{text!r} is not a valid calendar date")
+
+
 def digest_download(services: Services, day: str, viewer: Viewer) -> HttpResult:
     """``GET /api/digests/{yyyy-mm-dd}``: a day's digest, reviewers only."""
-    if not _DAY.match(day):
-        return problem(400, "Bad Request", f"{day!r} is not a date like 2026-01-31")
-    try:
-        date.fromisoformat(day)
-    except ValueError:
-        return problem(400, "Bad Request", f"{day!r} is not a valid calendar date")
+    parsed = parse_day(day)
+    if isinstance(parsed, HttpResult):
+        return parsed
     if not viewer.may_see_digests:
         return problem(403, "Forbidden", "digests are for reviewers")
     try:

@@ -2,4 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.azurite",
+    "tests.fixtures.servicebus",
+    "tests.fixtures.functions_host",
 ]

@@ -48,7 +48,9 @@ class FakeTables:
 
     def query_partition(self, partition_key: str) -> list[StoredEntity]:
         with self.lock:
-            return sorted((e for (pk, _), e in self.rows.items() if pk == partition_key), key=lambda e: e.row_key)
+            return sorted(
+                (e for (pk, _), e in self.rows.items() if pk == partition_key), key=lambda e: e.row_key
+            )
 
     def insert(self, partition_key: str, row_key: str, properties: Mapping[str, Value]) -> str:
         with self.lock:
@@ -81,6 +83,7 @@ class FakeBlobs:
     def __init__(self) -> None:
         self.blobs: dict[tuple[str, str], tuple[bytes, str, str]] = {}
         self.writes: list[tuple[str, str]] = []
+        self.fail_writes = False
 
     def info(self, container: str, name: str) -> BlobInfo:
         try:
@@ -96,6 +99,8 @@ class FakeBlobs:
             raise NotFound(f"{container}/{name}") from None
 
     def write(self, container: str, name: str, data: bytes, content_type: str) -> BlobInfo:
+        if self.fail_writes:
+            raise RuntimeError(f"worker killed while writing {container}/{name}")
         etag = f'"0x{next(_etags):X}"'
         self.blobs[(container, name)] = (data, etag, content_type)
         self.writes.append((container, name))
@@ -108,8 +113,12 @@ class FakeSender:
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
         self.batches = 0
+        self.fail_next: Exception | None = None
 
     def send(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
         seen = {m.message_id for m in self.sent}
         self.batches += 1
         self.sent.extend(m for m in messages if m.message_id not in seen)
@@ -197,13 +206,15 @@ class World:
 
     def stage(self, blob_name: str, *candidates: str, data: bytes | None = None) -> bytes:
         """Put a workbook whose parse yields one submission per candidate name."""
-        content = data or f"workbook {blob_name} {candidates}".encode()
+        content = data or b"PK\x03\x04" + f"workbook {blob_name} {candidates}".encode()
         digest = str(hash(content))
         self.engine.parsed[content] = ParseResult(
             source_format=SheetFormat.TEMPLATE,
             submissions=tuple(submission_for(name, digest) for name in candidates),
         )
-        self.blobs.write(self.settings.answer_sheets_container, blob_name, content, "application/octet-stream")
+        self.blobs.write(
+            self.settings.answer_sheets_container, blob_name, content, "application/octet-stream"
+        )
         return content
 
 
@@ -215,3 +226,15 @@ def submission_for(name: str, digest: str = "d") -> Submission:
         candidate=Candidate(name=name, email=email),
         source_format=SheetFormat.TEMPLATE,
     )
+
+
+def drain(world: World) -> list[str]:
+    """Deliver every queued grading message (and those they cause) like a single-threaded broker."""
+    from shared.grading_flow import GradingWork, handle_grading_message
+
+    outcomes: list[str] = []
+    while messages := world.sender.take():
+        for message in messages:
+            work = GradingWork.from_json(message.body)
+            outcomes.append(handle_grading_message(world.services, work, message.application_properties))
+    return outcomes

@@ -21,7 +21,7 @@ def run(ctx: Context) -> StageResult:
         source = bank()
     except (ImportError, InputsUnavailable) as err:
         return unavailable(STAGE, str(err), TARGETS)
-    batch = submissions(source, 20 if ctx.quick else 1_000)
+    batch = submissions(source, 20 if ctx.quick else 300)
 
     def grade_all() -> None:
         for submission in batch:

@@ -19,6 +19,7 @@ READYCHECK = "ReadyCheck parse_workbook (parse + validate)"
 OPENPYXL = "baseline: pandas.read_excel(engine=openpyxl)"
 FASTEXCEL = "reference: fastexcel -> pandas (read only)"
 FLOOR = "baseline: I/O floor (unzip + read sheet XML)"
+_BUDGET_SECONDS = 60.0
 
 
 def read_floor(data: bytes) -> None:
@@ -79,6 +80,8 @@ def _measure(ctx: Context, rows: int, readers: list[str]) -> list[Series]:
     # Readers alternate within each round so load from other users of the machine hits them alike.
     for _ in range(ctx.repeat):
         for name in readers:
+            if sum(samples[name]) > _BUDGET_SECONDS:
+                continue  # far off any target already: more runs would only make `make bench` crawl
             result = run_child("read", {"reader": name, "path": str(path), "warmup": str(warmup)})
             samples[name].append(result["seconds"])
             peaks[name] = max(peaks[name], result["peak_rss_mb"])

@@ -64,7 +64,10 @@ class BlobTrigger:
         self.connection = str(spec.trigger.get("connection", ""))
         self._done: set[tuple[str, str]] = set()
         self._running: set[tuple[str, str]] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.watch_for_event_grid = (
+            runtime.settings.get("FUNCTIONS_HOST_EVENTGRID_WATCHER", "true") != "false"
+        )
+        self.in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(options.blobs.max_degree_of_parallelism)
 
     @property
@@ -109,15 +112,15 @@ class BlobTrigger:
                 continue
             if (blob.name, blob.etag) in self._running:
                 continue
-            if self.event_grid:
+            if self.event_grid and self.watch_for_event_grid:
                 # Azurite raises no events: the watcher makes the one Event Grid would deliver.
                 url = self.runtime.connections.blob_service(self.connection).url.rstrip("/")
                 event = blob_created_event(f"{url}/{blob.container}/{blob.name}", blob.etag, blob.name)
                 blob = self.blob_from_event(event) or blob
             self._running.add((blob.name, blob.etag))
             task = asyncio.ensure_future(self._process_guarded(blob))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
 
     async def _process_guarded(self, blob: BlobRef) -> None:
         try:

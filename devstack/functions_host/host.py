@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hmac
 import json
 import logging
@@ -39,7 +40,6 @@ from devstack.functions_host.servicebus_trigger import ServiceBusTrigger, admin_
 from devstack.functions_host.timer_trigger import Schedule, TimerStatusStore, is_past_due
 
 log = logging.getLogger(HOST_LOGGER)
-RETRY_SECONDS = 5.0
 
 
 @dataclass
@@ -278,46 +278,54 @@ class LocalHost:
                 )
                 self.blob_triggers[spec.name] = trigger
                 interval = _poll_seconds(self.settings, "FUNCTIONS_HOST_BLOB_POLL_SECONDS", 2.0)
-                self._supervise(spec, self._polling(trigger.poll_once, interval))
+                self._supervise(spec, self._polling(spec, trigger.poll_once, interval))
             elif kind == "queueTrigger":
                 queue = QueueTrigger(spec, self.invoker, self.runtime, self.config.options)
                 interval = self.config.options.queues.max_polling_interval.total_seconds()
-                self._supervise(spec, self._polling(queue.poll_once, interval))
+                self._supervise(spec, self._polling(spec, queue.poll_once, interval))
             elif kind == "serviceBusTrigger":
                 sb = ServiceBusTrigger(spec, self.invoker, self.runtime, self.config.options)
                 self._servicebus.append(sb)
-                self._supervise(spec, sb.run)
+                self._supervise(spec, functools.partial(sb.run, functools.partial(self._started, spec)))
             elif kind == "timerTrigger":
                 self._supervise(spec, self._timer_loop(spec, hosts))
 
-    def _polling(self, poll: Callable[[], Awaitable[Any]], interval: float) -> Callable[[], Awaitable[None]]:
+    def _polling(
+        self, spec: FunctionSpec, poll: Callable[[], Awaitable[Any]], interval: float
+    ) -> Callable[[], Awaitable[None]]:
         async def loop() -> None:
             while not self.stopping.is_set():
                 await poll()
+                self._started(spec)
                 await self._sleep(interval)
 
         return loop
 
+    def _started(self, spec: FunctionSpec) -> None:
+        if self.listener_state.get(spec.name) != "running":
+            self.listener_state[spec.name] = "running"
+            log.info("The listener for function '%s' started", spec.full_name)
+
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), seconds)
+            await asyncio.wait_for(self.stopping.wait(), max(seconds, 0.0))
 
     def _supervise(self, spec: FunctionSpec, run: Callable[[], Awaitable[None]]) -> None:
+        retry = _poll_seconds(self.settings, "FUNCTIONS_HOST_LISTENER_RETRY_SECONDS", 5.0)
+
         async def supervisor() -> None:
             while not self.stopping.is_set():
-                self.listener_state[spec.name] = "running"
                 try:
                     await run()
                 except Exception as err:
-                    self.listener_state[spec.name] = f"error: {err}"
+                    self.listener_state[spec.name] = f"error: {_first_line(err)}"
                     log.error(
                         "The listener for function '%s' was unable to start (retrying in %.0f s): %s",
-                        spec.full_name,
-                        RETRY_SECONDS,
-                        _first_line(err),
-                    )
-                    await self._sleep(RETRY_SECONDS)
+                        spec.full_name, retry, _first_line(err),
+                    )  # fmt: skip
+                    await self._sleep(retry)
 
+        self.listener_state[spec.name] = "starting"
         self._tasks.append(asyncio.ensure_future(supervisor()))
 
     def _timer_loop(self, spec: FunctionSpec, hosts: Any) -> Callable[[], Awaitable[None]]:
@@ -330,6 +338,7 @@ class LocalHost:
             )
             store = TimerStatusStore(hosts.get_container_client(HOSTS_CONTAINER), self.host_id, spec.name)
             status = await self.invoker.in_io(store.read)
+            self._started(spec)
             now = datetime.now(UTC)
             if is_past_due(status, now) or bool(spec.trigger.get("runOnStartup")):
                 await self._fire(spec, store, schedule, past_due=is_past_due(status, now))
@@ -387,13 +396,16 @@ class LocalHost:
             )
         log.info("Host started on http://127.0.0.1:%d (host id %s)", self.config.port, self.host_id)
         await server.serve()
-        left = await self.invoker.drain(drain_seconds)
-        for task in self._tasks:
+        work = [*self._tasks, *(t for trigger in self.blob_triggers.values() for t in trigger.in_flight)]
+        _, left = await asyncio.wait(work, timeout=drain_seconds) if work else (set(), set())
+        for task in left:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*left, return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(None, self.runtime.close)
         self.invoker.close()
-        log.info("Host stopped%s", f" ({left} invocation(s) abandoned, they will be retried)" if left else "")
+        log.info(
+            "Host stopped%s", f" ({len(left)} unfinished task(s) cancelled, to be retried)" if left else ""
+        )
         return 0
 
 

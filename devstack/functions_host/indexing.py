@@ -92,6 +92,8 @@ def index_functions(function_app: Any) -> list[FunctionSpec]:
         triggers = [b for b in bindings if b.type.endswith("Trigger") or b.type == "eventGridTrigger"]
         if len(triggers) != 1:
             raise HostConfigError(f"function '{name}' must have exactly one trigger, found {len(triggers)}")
+        if sum(b.name == "$return" for b in bindings) > 1:
+            raise HostConfigError(f"function '{name}' has more than one $return binding")
         specs.append(
             FunctionSpec(
                 name=name,

@@ -42,7 +42,6 @@ class Invoker:
         self.options = options
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="function")
         self.io_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="binding")
-        self._active: set[asyncio.Task[Any]] = set()
 
     async def in_io(self, call: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking SDK call off the event loop."""
@@ -52,15 +51,7 @@ class Invoker:
         self, spec: FunctionSpec, trigger_value: Any, data: Mapping[str, Any], reason: str
     ) -> InvocationResult:
         """Invoke ``spec`` once; raise InvocationFailed (already logged) when it does not succeed."""
-        task = asyncio.ensure_future(self._invoke(spec, trigger_value, data, reason))
-        self._active.add(task)
-        try:
-            return await asyncio.shield(task)
-        finally:
-            if task.done():
-                self._active.discard(task)
-            else:
-                task.add_done_callback(self._active.discard)
+        return await self._invoke(spec, trigger_value, data, reason)
 
     async def _invoke(
         self, spec: FunctionSpec, trigger_value: Any, data: Mapping[str, Any], reason: str
@@ -110,15 +101,6 @@ class Invoker:
             value = returned if binding.name == "$return" else values.get(binding.name)
             await self.in_io(self.runtime.write_output, binding, value, data)
         return InvocationResult(invocation_id, returned, values)
-
-    async def drain(self, timeout: float) -> int:
-        """Wait up to ``timeout`` seconds for running invocations; return how many are still running."""
-        pending = [t for t in self._active if not t.done()]
-        if pending:
-            log.info("Waiting for %d running invocation(s) to finish", len(pending))
-            _, still = await asyncio.wait(pending, timeout=timeout)
-            return len(still)
-        return 0
 
     def close(self) -> None:
         """Stop the thread pools without waiting for abandoned sync functions."""

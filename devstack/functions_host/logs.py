@@ -60,7 +60,7 @@ def configure_logging(options: HostOptions) -> logging.Logger:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG)
     # SDK wire logs would drown the host's own lines.
-    for noisy in ("azure", "uamqp", "urllib3", "uvicorn.access"):
+    for noisy in ("asyncio", "azure", "uamqp", "urllib3", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     host = logging.getLogger(HOST_LOGGER)
     host.setLevel(_LEVELS.get(options.log_level("Host").lower(), logging.INFO))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
@@ -41,7 +42,8 @@ def to_function_message(message: ServiceBusReceivedMessage) -> func.ServiceBusMe
         dead_letter_error_description=message.dead_letter_error_description,
         dead_letter_reason=message.dead_letter_reason,
         dead_letter_source=message.dead_letter_source,
-        delivery_count=message.delivery_count,
+        # AMQP counts earlier deliveries (0 first); the Functions host reports attempts (1 first).
+        delivery_count=(message.delivery_count or 0) + 1,
         enqueued_sequence_number=message.enqueued_sequence_number,
         enqueued_time_utc=message.enqueued_time_utc,
         expires_at_utc=message.expires_at_utc,
@@ -116,7 +118,7 @@ class ServiceBusTrigger:
         """Stop receiving; messages already received are still settled."""
         self._stopping.set()
 
-    async def run(self) -> None:
+    async def run(self, started: Callable[[], None]) -> None:
         """Receive and process until stopped; errors propagate so the listener can report and retry."""
         renewer = AutoLockRenewer(
             max_lock_renewal_duration=self.options.max_auto_lock_renewal.total_seconds()
@@ -146,6 +148,12 @@ class ServiceBusTrigger:
                 if running:
                     await asyncio.wait(running)
                 await renewer.close()
+
+    async def _lock_lost(self, message: Any, error: Exception | None) -> None:
+        log.warning(
+            "The lock of message %s for '%s' was not renewed: %s",
+            getattr(message, "message_id", "?"), self.spec.full_name, error,
+        )  # fmt: skip
 
     async def _handle(
         self, receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage, slots: asyncio.Semaphore

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 import uuid
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from proton import (
     Array,
@@ -16,13 +18,13 @@ from proton import (
     Delivery,
     Endpoint,
     Event,
+    Handler,
     Link,
     Message,
     Transport,
     symbol,
     timestamp,
 )
-from proton import Handler
 from proton.handlers import FlowController
 from proton.reactor import ApplicationEvent, Container, EventInjector
 
@@ -34,19 +36,24 @@ from devstack.servicebus_emulator.amqp_codec import (
     parse_message,
 )
 from devstack.servicebus_emulator.config import QueueConfig
-from devstack.servicebus_emulator.entities import DEAD_LETTER_SUFFIX, DEFERRED, Entity, Outcome
+from devstack.servicebus_emulator.entities import DEAD_LETTER_SUFFIX, Entity, Outcome
 from devstack.servicebus_emulator.persistence import Persistence
 
 log = logging.getLogger("servicebus_emulator")
+_T = TypeVar("_T")
 
 MANAGEMENT_SUFFIX = "/$management"
 CBS_NODE = "$cbs"
 TICK_SECONDS = 0.05
 # Credit the broker grants each sending client link; large enough that batching is never throttled.
 RECEIVE_CREDIT = 1000
-_TRANSFER_TRACE = re.compile(r"\]:\s*(\d+) <- @transfer\(20\) \[handle=(\d+)(?:, delivery-id=\d+)?.*?(?:message-format=(\d+))?[,\]]")
-_ATTACH_TRACE = re.compile(r"\]:\s*(\d+) <- @attach\(18\) \[name=\"(.*?)\", handle=(\d+)")
-_MORE_TRACE = re.compile(r"more=true")
+_TRANSFER_TRACE = re.compile(r"^FRAME:\s*(\d+) <- @transfer\(20\) \[handle=(0x[0-9a-f]+)")
+_FORMAT_TRACE = re.compile(r"message-format=(0x[0-9a-f]+)")
+_ATTACH_TRACE = re.compile(r"^FRAME:\s*(\d+) <- @attach\(18\) \[name=\"(.*?)\", handle=(0x[0-9a-f]+)")
+LOCK_LOST = (
+    "The lock supplied is invalid. Either the lock expired, or the message has already been removed "
+    "from the queue."
+)
 _SETTLEMENTS = {
     "completed": Outcome.COMPLETE,
     "abandoned": Outcome.ABANDON,
@@ -56,7 +63,7 @@ _SETTLEMENTS = {
 
 
 def entity_path(address: str | None) -> str:
-    """The lower-cased entity path of a link address (``amqps://host:port/queue/$management`` -> ``queue/$management``)."""
+    """The lower-cased entity path of an address: ``amqps://host:5672/q/$management`` -> ``q/$management``."""
     text = (address or "").strip()
     if "://" in text:
         text = text.split("://", 1)[1]
@@ -78,23 +85,23 @@ class _FrameFormats:
 
     def trace(self, _transport: Transport, line: str) -> None:
         """Record attaches (handle -> link name) and the format of each delivery's first transfer."""
-        if "<- @attach" in line:
-            match = _ATTACH_TRACE.search(line)
-            if match:
-                self._names[(match.group(1), match.group(3))] = match.group(2)
+        match = _ATTACH_TRACE.match(line)
+        if match:
+            self._names[(match.group(1), match.group(3))] = match.group(2)
             return
-        if "<- @transfer" not in line:
-            return
-        match = _TRANSFER_TRACE.search(line)
+        match = _TRANSFER_TRACE.match(line)
         if not match:
             return
         key = (match.group(1), match.group(2))
         name = self._names.get(key)
         if name is None:
             return
+        # Only the performative matters; the payload that follows "] (size)" is message bytes.
+        performative = line.split("] (", 1)[0]
         if key not in self._continuing:
-            self.formats[name].append(int(match.group(3) or 0))
-        if _MORE_TRACE.search(line.split("]", 2)[1] if line.count("]") > 1 else line):
+            found = _FORMAT_TRACE.search(performative)
+            self.formats[name].append(int(found.group(1), 16) if found else 0)
+        if "more=true" in performative:
             self._continuing.add(key)
         else:
             self._continuing.discard(key)
@@ -105,7 +112,27 @@ class _FrameFormats:
         return queue.pop(0) if queue else 0
 
 
-class Broker(Handler):  # type: ignore[misc]
+_Handler = TypeVar("_Handler", bound=Callable[..., None])
+
+
+def _guarded(handler: _Handler) -> _Handler:
+    """Keep the broker serving when one event fails: log it and close only that client's connection."""
+
+    @functools.wraps(handler)
+    def run(self: Broker, event: Event) -> None:
+        try:
+            handler(self, event)
+        except Exception:
+            log.exception("error while handling %s; closing that connection", event.type)
+            connection = event.connection
+            if connection is not None and not connection.state & Endpoint.LOCAL_CLOSED:
+                connection.condition = _error("amqp:internal-error", "The emulator failed on this request.")
+                connection.close()
+
+    return run  # type: ignore[return-value]
+
+
+class Broker(Handler):
     """Serves queues over AMQP 1.0 the way the azure-servicebus SDK expects Service Bus to."""
 
     def __init__(self, queues: list[QueueConfig], store: Persistence) -> None:
@@ -131,7 +158,6 @@ class Broker(Handler):  # type: ignore[misc]
         self.consumers: dict[str, list[Link]] = defaultdict(list)
         self._round_robin: dict[str, int] = defaultdict(int)
         self.injector = EventInjector()
-        self._formats: dict[int, _FrameFormats] = {}
         self.container: Container | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -144,12 +170,15 @@ class Broker(Handler):  # type: ignore[misc]
 
     def on_timer_task(self, event: Event) -> None:
         """Apply time-based rules, then hand out whatever became available."""
+        event.container.schedule(TICK_SECONDS, self)
         now = time.time()
         for entity in self.entities.values():
-            if entity.tick(now):
-                self.store.commit()
-                self.dispatch(entity)
-        event.container.schedule(TICK_SECONDS, self)
+            try:
+                if entity.tick(now):
+                    self.store.commit()
+                    self.dispatch(entity)
+            except Exception:
+                log.exception("error while applying timed rules to %s", entity.path)
 
     def on_shutdown(self, event: Event) -> None:
         """Stop the reactor (injected from the SIGTERM handler)."""
@@ -165,54 +194,59 @@ class Broker(Handler):  # type: ignore[misc]
 
     def on_connection_bound(self, event: Event) -> None:
         """Offer SASL ANONYMOUS and watch transfer frames for their message format."""
-        transport = event.transport
+        transport = _present(event.transport)
         sasl = transport.sasl()
         sasl.allowed_mechs("ANONYMOUS")
         frames = _FrameFormats()
-        self._formats[id(event.connection)] = frames
+        # Proton keeps Python attributes in the connection's C record, so every wrapper sees them.
+        _present(event.connection).frame_formats = frames
         transport.trace(Transport.TRACE_FRM)
         transport.tracer = frames.trace
 
     def on_connection_remote_open(self, event: Event) -> None:
         """Accept every connection (authentication happens through CBS)."""
-        log.info("connection opened from %s (container %s)", event.connection.url, event.connection.remote_container)
-        if event.connection.state & Endpoint.LOCAL_UNINIT:
-            event.connection.open()
+        log.info(
+            "connection opened from %s (container %s)",
+            _present(event.connection).url,
+            _present(event.connection).remote_container,
+        )
+        if _present(event.connection).state & Endpoint.LOCAL_UNINIT:
+            _present(event.connection).open()
 
     def on_connection_remote_close(self, event: Event) -> None:
         """Close our end when the client closes."""
-        log.info("connection closed from %s", event.connection.url)
-        event.connection.close()
-
-    def on_connection_final(self, event: Event) -> None:
-        """Forget the connection's links."""
-        self._formats.pop(id(event.connection), None)
+        log.info("connection closed from %s", _present(event.connection).url)
+        _present(event.connection).close()
 
     def on_transport_error(self, event: Event) -> None:
         """Log protocol errors (garbage on the port, broken frames); the broker keeps running."""
-        condition = event.transport.condition
+        condition = _present(event.transport).condition
         log.warning("transport error: %s", condition.description if condition else "unknown")
 
     def on_session_remote_open(self, event: Event) -> None:
         """Accept every session."""
-        if event.session.state & Endpoint.LOCAL_UNINIT:
-            event.session.open()
+        if _present(event.session).state & Endpoint.LOCAL_UNINIT:
+            _present(event.session).open()
 
     def on_session_remote_close(self, event: Event) -> None:
         """Close our end of a session."""
-        event.session.close()
+        _present(event.session).close()
 
+    @_guarded
     def on_link_remote_open(self, event: Event) -> None:
         """Attach a link to a queue, its dead-letter queue, its $management node or $cbs."""
-        link = event.link
+        link = _present(event.link)
         address = link.remote_source.address if link.is_sender else link.remote_target.address
         path = entity_path(address)
-        link.source.copy(link.remote_source)
         link.target.copy(link.remote_target)
         link.snd_settle_mode = link.remote_snd_settle_mode
         link.rcv_settle_mode = link.remote_rcv_settle_mode
-        node = path[: -len(MANAGEMENT_SUFFIX)] if path.endswith(MANAGEMENT_SUFFIX) else path
-        known = path == CBS_NODE or node in self.entities
+        dynamic = link.is_sender and link.remote_source.dynamic
+        if dynamic:
+            # A dynamic reply node (used by plain AMQP request/response clients such as the readiness probe).
+            path = f"$dynamic/{uuid.uuid4()}"
+        node = path.removesuffix(MANAGEMENT_SUFFIX)
+        known = dynamic or path == CBS_NODE or node in self.entities
         log.info(
             "link %s %s %r (%s)",
             link.name,
@@ -220,22 +254,26 @@ class Broker(Handler):  # type: ignore[misc]
             address,
             "ok" if known else "not found",
         )
-        link.open()
-        if not known:
-            link.condition = Condition(
-                "amqp:not-found",
-                f"The messaging entity '{node}' could not be found. To know more visit "
-                "https://aka.ms/sbResourceMgrExceptions.",
-            )
+        if not known and link.is_sender:
+            # Like Service Bus: the attach comes back without the unknown source, then a detach says why
+            # (the SDK reports MessagingEntityNotFoundError from that detach).
+            link.open()
+            link.condition = _not_found(node)
             link.close()
             return
+        # Service Bus echoes both terminus in its attach; the SDK rejects an attach without them.
+        link.source.copy(link.remote_source)
+        if dynamic:
+            link.source.address = path
+        link.open()
         if link.is_sender and path in self.entities:
             self.consumers[path].append(link)
             self.dispatch(self.entities[path])
 
+    @_guarded
     def on_link_remote_close(self, event: Event) -> None:
         """Detach a link (its locks stay until they expire or are settled, as in Azure)."""
-        link = event.link
+        link = _present(event.link)
         log.info("link %s detached", link.name)
         self._forget_consumer(link)
         if link.state & Endpoint.LOCAL_ACTIVE:
@@ -243,7 +281,7 @@ class Broker(Handler):  # type: ignore[misc]
 
     def on_link_final(self, event: Event) -> None:
         """Drop a link that ended without a detach (e.g. its connection dropped)."""
-        self._forget_consumer(event.link)
+        self._forget_consumer(_present(event.link))
 
     def _forget_consumer(self, link: Link) -> None:
         """Stop handing messages to a link."""
@@ -251,9 +289,10 @@ class Broker(Handler):  # type: ignore[misc]
         if link in self.consumers.get(path, []):
             self.consumers[path].remove(link)
 
+    @_guarded
     def on_link_flow(self, event: Event) -> None:
         """A receiver granted credit (or asked to drain): hand out messages."""
-        link = event.link
+        link = _present(event.link)
         if link.is_sender:
             path = entity_path(link.source.address)
             if path in self.entities:
@@ -283,7 +322,9 @@ class Broker(Handler):  # type: ignore[misc]
                     break
                 payload = entity.delivered_bytes(msg)
                 tag = lock_token_tag(msg.lock_token) if msg.lock_token else uuid.uuid4().bytes_le
-                delivery = link.delivery(tag)
+                delivery = link.delivery(tag)  # type: ignore[arg-type]  # proton takes bytes; its hint says str
+                # Proton hands tags back as UTF-8 text, so the token also rides in the delivery's record.
+                delivery.lock_token = msg.lock_token
                 link.send(payload)
                 link.advance()
                 if not peek_lock:
@@ -298,10 +339,15 @@ class Broker(Handler):  # type: ignore[misc]
 
     # -- deliveries ----------------------------------------------------------------------------
 
+    @_guarded
     def on_delivery(self, event: Event) -> None:
         """A client sent a message (receiver side) or settled one we sent (sender side)."""
-        delivery = event.delivery
-        link = event.link
+        delivery = _present(event.delivery)
+        link = _present(event.link)
+        if link.state & Endpoint.LOCAL_CLOSED:
+            # A transfer that crossed our detach (e.g. to an unknown queue): the detach already answered.
+            delivery.settle()
+            return
         if link.is_receiver:
             if delivery.readable and not delivery.partial:
                 self._on_incoming(link, delivery)
@@ -312,9 +358,16 @@ class Broker(Handler):  # type: ignore[misc]
         """Route a transfer to CBS, $management or the queue it targets."""
         raw = bytes(link.recv(delivery.pending) or b"")
         link.advance()
-        frames = self._formats.get(id(link.connection))
+        frames = getattr(link.connection, "frame_formats", None)
         message_format = frames.pop(link.name) if frames else 0
         path = entity_path(link.target.address)
+        node = path.removesuffix(MANAGEMENT_SUFFIX)
+        if path != CBS_NODE and node not in self.entities:
+            # A sender's link stays attached so that each send gets not-found as its outcome: the SDK
+            # would turn a detach racing its first transfer into an unspecific "send failed".
+            log.warning("rejected a transfer to the unknown entity %r", node)
+            self._settle(delivery, Delivery.REJECTED, _not_found(node))
+            return
         try:
             if path == CBS_NODE:
                 self._on_cbs(link, raw)
@@ -327,7 +380,7 @@ class Broker(Handler):  # type: ignore[misc]
                 self._settle(delivery, Delivery.ACCEPTED)
         except (MalformedMessageError, ValueError, KeyError, TypeError) as err:
             log.warning("rejected a transfer on %s: %s", path, err)
-            self._settle(delivery, Delivery.REJECTED, Condition("amqp:decode-error", str(err)))
+            self._settle(delivery, Delivery.REJECTED, _error("amqp:decode-error", str(err)))
 
     @staticmethod
     def _settle(delivery: Delivery, state: int, condition: Condition | None = None) -> None:
@@ -359,14 +412,14 @@ class Broker(Handler):  # type: ignore[misc]
             # Replies on $cbs and $management links: the client's accept needs no echo.
             delivery.settle()
             return
-        if delivery.settled or state not in (
-            Delivery.ACCEPTED,
-            Delivery.REJECTED,
-            Delivery.RELEASED,
-            Delivery.MODIFIED,
-        ):
+        if state not in (Delivery.ACCEPTED, Delivery.REJECTED, Delivery.RELEASED, Delivery.MODIFIED):
+            if delivery.settled:
+                delivery.settle()
             return
-        token = uuid.UUID(bytes_le=bytes(delivery.tag))
+        token = getattr(delivery, "lock_token", None)
+        if token is None:
+            delivery.settle()
+            return
         reason = description = None
         if state == Delivery.ACCEPTED:
             outcome = Outcome.COMPLETE
@@ -381,7 +434,8 @@ class Broker(Handler):  # type: ignore[misc]
             outcome = Outcome.ABANDON
         applied = entity.settle(token, outcome, time.time(), reason=reason, description=description)
         self.store.commit()
-        if delivery.remote_settled:
+        if delivery.settled:
+            # The client settled first (e.g. releasing on close): nothing to echo.
             delivery.settle()
         elif applied:
             # The SDK waits for the broker to settle with the same outcome it sent.
@@ -412,21 +466,27 @@ class Broker(Handler):  # type: ignore[misc]
         if reply_link is None:
             log.warning("no reply link for a request on %s", node)
             return
-        reply = Message(body=body, properties=properties, correlation_id=request.id)
+        # Service Bus correlates by the request's message id; plain AMQP RPC clients by correlation id.
+        correlation = request.id if request.id is not None else request.correlation_id
+        reply = Message(body=body, properties=properties, correlation_id=correlation)
         reply_link.send(reply)
 
     def _on_cbs(self, link: Link, raw: bytes) -> None:
         """Accept any token (the emulator does not authenticate)."""
         request = Message()
         request.decode(raw)
-        log.info("cbs %s for %s", request.properties.get("operation"), request.properties.get("name"))
+        log.info(
+            "cbs %s for %s",
+            _application_properties(request).get("operation"),
+            _application_properties(request).get("name"),
+        )
         self._reply(link, request, {"status-code": 202, "status-description": "Accepted"}, None)
 
     def _on_management(self, link: Link, path: str, raw: bytes) -> None:
         """Answer a ``com.microsoft:*`` management request."""
         request = Message()
         request.decode(raw)
-        operation = str(request.properties.get("operation", ""))
+        operation = str(_application_properties(request).get("operation", ""))
         body = request.body if isinstance(request.body, dict) else {}
         entity = self.entities[path]
         try:
@@ -449,16 +509,22 @@ class Broker(Handler):  # type: ignore[misc]
         now = time.time()
         name = operation.removeprefix("com.microsoft:")
         if name == "peek-message":
-            found = entity.peek(int(body.get("from-sequence-number", 1)), int(body.get("message-count", 1)), now)
+            found = entity.peek(
+                int(body.get("from-sequence-number", 1)), int(body.get("message-count", 1)), now
+            )
             if not found:
                 return 204, "No Content", None
-            return 200, "OK", {"messages": [{"message": entity.delivered_bytes(m, peeked=True)} for m in found]}
+            return (
+                200,
+                "OK",
+                {"messages": [{"message": entity.delivered_bytes(m, peeked=True)} for m in found]},
+            )
         if name == "renew-lock":
             expirations = []
             for token in _uuids(body.get("lock-tokens")):
                 until = entity.renew(token, now)
                 if until is None:
-                    return 410, "The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.", None
+                    return 410, LOCK_LOST, None
                 expirations.append(timestamp(int(until * 1000)))
             return 200, "OK", {"expirations": Array(Data.NULL, Data.TIMESTAMP, *expirations)}
         if name == "update-disposition":
@@ -471,7 +537,7 @@ class Broker(Handler):  # type: ignore[misc]
                     reason=_text(body.get("deadletter-reason")),
                     description=_text(body.get("deadletter-description")),
                 ):
-                    return 410, "The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.", None
+                    return 410, LOCK_LOST, None
             self._after_change(entity)
             return 200, "OK", None
         if name == "schedule-message":
@@ -493,11 +559,10 @@ class Broker(Handler):  # type: ignore[misc]
                 return 404, "Failed to retrieve one or more deferred messages by sequence number.", None
             messages = []
             for msg in found:
-                item: dict[str, Any] = {"message": entity.delivered_bytes(msg)}
+                entry: dict[str, Any] = {"message": entity.delivered_bytes(msg)}
                 if msg.lock_token is not None:
-                    item["lock-token"] = msg.lock_token
-                    msg.state = DEFERRED
-                messages.append(item)
+                    entry["lock-token"] = msg.lock_token
+                messages.append(entry)
             return 200, "OK", {"messages": messages}
         return 501, f"The operation {operation!r} is not supported by the emulator.", None
 
@@ -506,6 +571,18 @@ class Broker(Handler):  # type: ignore[misc]
         self.dispatch(entity)
         if entity.dead_letter_target is not None:
             self.dispatch(entity.dead_letter_target)
+
+
+def _application_properties(message: Message) -> dict[Any, Any]:
+    """A message's application properties (an empty map when it has none)."""
+    return dict(message.properties or {})
+
+
+def _present(value: _T | None) -> _T:
+    """An event's endpoint, which proton types as optional but always sets for that event kind."""
+    if value is None:
+        raise RuntimeError("proton delivered an event without its endpoint")
+    return value
 
 
 def _elements(value: Any) -> list[Any]:
@@ -535,15 +612,24 @@ def _dead_letter_details(condition: Condition | None) -> tuple[str | None, str |
     """DeadLetterReason and DeadLetterErrorDescription from a Rejected outcome's error info."""
     if condition is None:
         return None, None
-    info = condition.info or {}
+    info = condition.info if isinstance(condition.info, dict) else {}
     return _text(info.get("DeadLetterReason")), _text(info.get("DeadLetterErrorDescription"))
+
+
+def _error(name: str, description: str) -> Condition:
+    """An AMQP error with the info map Service Bus always sends (the SDK's send path indexes it)."""
+    return Condition(name, description, {symbol("com.microsoft:tracking-id"): str(uuid.uuid4())})
+
+
+def _not_found(node: str) -> Condition:
+    """The error Service Bus gives for an entity that does not exist."""
+    return _error(
+        "amqp:not-found",
+        f"The messaging entity '{node}' could not be found. To know more visit "
+        "https://aka.ms/sbResourceMgrExceptions.",
+    )
 
 
 def _lock_lost() -> Condition:
     """The error Service Bus reports when a settlement comes after the lock expired."""
-    return Condition(
-        "com.microsoft:message-lock-lost",
-        "The lock supplied is invalid. Either the lock expired, or the message has already been removed "
-        "from the queue.",
-    )
-
+    return _error("com.microsoft:message-lock-lost", LOCK_LOST)

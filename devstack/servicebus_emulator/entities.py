@@ -191,7 +191,9 @@ class Entity:
         else:
             self._remove(msg)
 
-    def receive_deferred(self, seqs: list[int], now: float, owner: Any, *, peek_lock: bool) -> list[StoredMessage]:
+    def receive_deferred(
+        self, seqs: list[int], now: float, owner: Any, *, peek_lock: bool
+    ) -> list[StoredMessage]:
         """Lock (or remove) deferred messages by sequence number."""
         found = []
         for seq in seqs:
@@ -274,7 +276,8 @@ class Entity:
         elif outcome == Outcome.RELEASE:
             # Released deliveries were never processed, so they do not count as attempts.
             msg.delivery_count -= 1
-            heapq.heappush(self._ready, msg.seq)
+            if msg.state == ACTIVE:
+                heapq.heappush(self._ready, msg.seq)
         else:
             self._unlock_failed(msg, now)
         return True
@@ -304,7 +307,9 @@ class Entity:
         heapq.heappush(self._lock_expiries, (msg.locked_until, token))
         return msg.locked_until
 
-    def dead_letter(self, msg: StoredMessage, reason: str | None, description: str | None, now: float) -> None:
+    def dead_letter(
+        self, msg: StoredMessage, reason: str | None, description: str | None, now: float
+    ) -> None:
         """Move a message to the dead-letter target with its reason."""
         self._remove(msg)
         if self.dead_letter_target is None:
@@ -346,7 +351,12 @@ class Entity:
         while self._expiring and self._expiring[0][0] <= now:
             _, seq = heapq.heappop(self._expiring)
             msg = self.messages.get(seq)
-            if msg is not None and msg.expires_at <= now and msg.lock_token is None and msg.state != SCHEDULED:
+            if (
+                msg is not None
+                and msg.expires_at <= now
+                and msg.lock_token is None
+                and msg.state != SCHEDULED
+            ):
                 self._expire(msg, now)
                 changed = True
         return changed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
+from typing import Any
 
 from proton import Message
 from proton.utils import BlockingConnection, SyncRequestResponse
@@ -22,7 +22,6 @@ def cbs_answers(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> boo
         try:
             client = SyncRequestResponse(connection, "$cbs")
             request = Message(
-                id=str(uuid.uuid4()),
                 body="readiness-probe",
                 properties={
                     "operation": "put-token",
@@ -31,7 +30,9 @@ def cbs_answers(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> boo
                 },
             )
             response = client.call(request)
-            return 200 <= int(response.properties.get("status-code", 0)) < 300
+            properties: dict[Any, Any] = dict(response.properties or {})
+            status = properties.get("status-code")
+            return isinstance(status, int) and 200 <= status < 300
         finally:
             connection.close()
     return False

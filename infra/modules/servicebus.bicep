@@ -23,9 +23,6 @@ var appRoles = [
 ]
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
-  //checkov:skip=CKV_AZURE_201:Microsoft-managed keys; customer-managed keys need the Premium tier, and Standard is enough for duplicate detection.
-  //checkov:skip=CKV_AZURE_204:Public network access is needed without a virtual network; SAS is disabled, so every client needs an Entra token.
-  //checkov:skip=CKV_AZURE_199:Double encryption needs the Premium tier; messages carry ids and section names, not answer content.
   name: name
   location: location
   tags: tags
@@ -70,5 +67,6 @@ resource appRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01'
 ]
 
 output name string = namespace.name
-output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+// From the endpoint rather than a hard-coded suffix, so sovereign clouds get their own host name.
+output fullyQualifiedNamespace string = replace(replace(namespace.properties.serviceBusEndpoint, 'https://', ''), ':443/', '')
 output gradingQueueName string = gradingQueue.name

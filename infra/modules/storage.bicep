@@ -40,10 +40,6 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   //checkov:skip=CKV_AZURE_59:Flex Consumption without a virtual network reaches storage over public endpoints; every request still needs an Entra token because shared keys are off.
   //checkov:skip=CKV_AZURE_35:Default action Allow for the same reason; a private deployment adds VNet integration and private endpoints.
   //checkov:skip=CKV_AZURE_206:Locally redundant is enough: answer sheets can be uploaded again and reports are re-rendered from Table Storage state.
-  //checkov:skip=CKV_AZURE_33:Queue service logging is classic diagnostics that needs shared-key access; the host's only queue is the blob trigger's poison queue.
-  //checkov:skip=CKV2_AZURE_1:Microsoft-managed keys; answer sheets hold no data that requires customer-managed keys, which would add a Key Vault to operate.
-  //checkov:skip=CKV2_AZURE_33:No private endpoint in this public-network deployment (see CKV_AZURE_59).
-  //checkov:skip=CKV2_AZURE_41:No SAS is ever issued (shared keys are off), so a SAS expiration policy has nothing to govern.
   name: name
   location: location
   tags: tags

@@ -1,0 +1,258 @@
+"""The local stack: Azurite, the Service Bus emulator and the app on the local host, up and down.
+
+``python -m devstack.stack up|down|status`` (``make up`` / ``make down``). State (PIDs, ports and
+logs) lives in the git-ignored ``.devstack/`` folder; ``down`` stops exactly the recorded PIDs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from devstack.azurite import AzuritePorts, start_azurite
+from devstack.functions_host.config import HostConfigError, load_app_settings
+from devstack.functions_host.connections import Connections
+from devstack.functions_host.indexing import load_function_app
+from devstack.functions_host.provisioning import create_storage_resources, required_resources
+from devstack.processes import ManagedProcess, ServiceStartError, port_is_open, start_process, wait_until
+from devstack.servicebus_emulator import connection_string, start_servicebus_emulator
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE_DIR = ROOT / ".devstack"
+STATE_FILE = STATE_DIR / "stack.json"
+
+PORT_VARIABLES = {
+    "http": ("READYCHECK_HTTP_PORT", 7071),
+    "blob": ("READYCHECK_BLOB_PORT", 10000),
+    "queue": ("READYCHECK_QUEUE_PORT", 10001),
+    "table": ("READYCHECK_TABLE_PORT", 10002),
+    "servicebus": ("READYCHECK_SERVICEBUS_PORT", 5672),
+}
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    """Every port of the local stack."""
+
+    http: int
+    blob: int
+    queue: int
+    table: int
+    servicebus: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> StackPorts:
+        """Ports from READYCHECK_*_PORT variables, the well-known defaults otherwise."""
+        values = {}
+        for field_name, (variable, default) in PORT_VARIABLES.items():
+            raw = env.get(variable, "").strip() or str(default)
+            if not raw.isdigit() or not 0 < int(raw) < 65536:
+                raise ServiceStartError(f"{variable} must be a TCP port number, got {raw!r}")
+            values[field_name] = int(raw)
+        return cls(**values)
+
+    @property
+    def azurite(self) -> AzuritePorts:
+        """Azurite's three ports."""
+        return AzuritePorts(blob=self.blob, queue=self.queue, table=self.table)
+
+    def servicebus_connection_string(self) -> str:
+        """The connection string of the local Service Bus emulator on its port."""
+        return connection_string(self.servicebus)
+
+
+@dataclass
+class StackState:
+    """What ``up`` started: process ids with the command each ran, and the ports."""
+
+    ports: StackPorts
+    pids: dict[str, int]
+    commands: dict[str, str]
+
+
+def local_overrides(settings: Mapping[str, str], ports: StackPorts) -> dict[str, str]:
+    """Point every development-storage and emulator setting at the stack's actual ports."""
+    overrides = {}
+    for key, value in settings.items():
+        compact = value.replace(" ", "")
+        if compact == "UseDevelopmentStorage=true":
+            overrides[key] = ports.azurite.connection_string()
+        elif "UseDevelopmentEmulator=true" in compact:
+            overrides[key] = ports.servicebus_connection_string()
+    return overrides
+
+
+def _alive(pid: int, command: str) -> bool:
+    """True when ``pid`` still runs the recorded command (so a reused PID is never touched)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return command in cmdline
+
+
+def read_state(state_file: Path = STATE_FILE) -> StackState | None:
+    """The recorded stack, None when there is none."""
+    if not state_file.exists():
+        return None
+    document = json.loads(state_file.read_text())
+    return StackState(StackPorts(**document["ports"]), document["pids"], document["commands"])
+
+
+def _write_state(state: StackState, state_file: Path) -> None:
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps(asdict(state), indent=2))
+
+
+def _check_ports_free(ports: StackPorts) -> None:
+    for field_name, (variable, _) in PORT_VARIABLES.items():
+        port = getattr(ports, field_name)
+        if port_is_open(port):
+            raise ServiceStartError(
+                f"port {port} ({variable}) is already in use: stop what uses it, "
+                f"or pick another port, e.g. {variable}={port + 100} make up"
+            )
+
+
+def _host_ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/admin/host/status", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def up(
+    app_dir: Path, ports: StackPorts, *, use_func: bool = False, state_file: Path = STATE_FILE
+) -> StackState:
+    """Start Azurite, the emulator and the app; wait for each; create storage resources; record PIDs."""
+    existing = read_state(state_file)
+    if existing is not None and any(_alive(p, existing.commands[n]) for n, p in existing.pids.items()):
+        pids = sorted(existing.pids.values())
+        print(f"The local stack is already running (PIDs {pids}); `make down` stops it.")
+        return existing
+    _check_ports_free(ports)
+    data = state_file.parent
+    started: list[ManagedProcess] = []
+    commands: dict[str, str] = {}
+    try:
+        started.append(start_azurite(ROOT, data / "azurite", ports.azurite))
+        commands["azurite"] = "azurite"
+        config = ROOT / "infra" / "local" / "servicebus-config.json"
+        started.append(
+            start_servicebus_emulator(
+                config, ports.servicebus, data / "servicebus.log", data_dir=data / "servicebus"
+            )
+        )
+        commands["servicebus"] = "devstack.servicebus_emulator"
+        settings, _ = load_app_settings(app_dir, {}, os.environ)
+        overrides = local_overrides(settings, ports)
+        functions = load_function_app(app_dir, settings | overrides)
+        created = create_storage_resources(
+            required_resources(functions, settings | overrides), Connections(settings | overrides)
+        )
+        host = _start_app(app_dir, ports.http, overrides, use_func, data / "functions.log")
+        started.append(host)
+        commands["functions"] = "func" if use_func else "devstack.functions_host"
+        ready = (lambda: port_is_open(ports.http)) if use_func else (lambda: _host_ready(ports.http))
+        wait_until(host, ready, timeout=60)
+    except BaseException:
+        for service in reversed(started):
+            service.stop()
+        raise
+    state = StackState(ports, {s_name: s.pid for s_name, s in zip(commands, started, strict=True)}, commands)
+    _write_state(state, state_file)
+    _print_endpoints(ports, created, data)
+    return state
+
+
+def _start_app(
+    app_dir: Path, port: int, overrides: Mapping[str, str], use_func: bool, log_path: Path
+) -> ManagedProcess:
+    if use_func:
+        func = shutil.which("func")
+        if func is None:
+            raise ServiceStartError("`func` (Core Tools) is not on the PATH: run `make up` without FUNC=1")
+        # Core Tools lets environment variables win over local.settings.json.
+        env = dict(os.environ) | dict(overrides)
+        return start_process(
+            "func start", [func, "start", "--port", str(port)], log_path, env=env, cwd=app_dir
+        )
+    argv = [sys.executable, "-m", "devstack.functions_host", "--app-dir", str(app_dir), "--port", str(port)]
+    for key, value in overrides.items():
+        argv += ["--setting", f"{key}={value}"]
+    return start_process("functions host", argv, log_path, cwd=ROOT)
+
+
+def _print_endpoints(ports: StackPorts, created: list[str], data: Path) -> None:
+    print("The local stack is up:")
+    print(f"  Functions      http://127.0.0.1:{ports.http}/api/  (status: /admin/host/status)")
+    print(f"  Blob storage   http://127.0.0.1:{ports.blob}/devstoreaccount1")
+    print(f"  Queue storage  http://127.0.0.1:{ports.queue}/devstoreaccount1")
+    print(f"  Table storage  http://127.0.0.1:{ports.table}/devstoreaccount1")
+    print(f"  Service Bus    amqp://127.0.0.1:{ports.servicebus}")
+    print(f"  Storage resources: {', '.join(created) or 'none'}")
+    print(f"  Logs: {data}/*.log    Stop with: make down")
+
+
+def down(state_file: Path = STATE_FILE, timeout: float = 15.0) -> list[str]:
+    """Stop the recorded processes (their process groups), newest first; return what was stopped."""
+    state = read_state(state_file)
+    if state is None:
+        return []
+    stopped = []
+    for name, pid in reversed(list(state.pids.items())):
+        if not _alive(pid, state.commands[name]):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid, state.commands[name]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid, state.commands[name]):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        stopped.append(name)
+    state_file.unlink()
+    return stopped
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``up``, ``down`` and ``status`` commands, with plain error messages."""
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--app-dir", type=Path, default=ROOT)
+    parser.add_argument("--func", action="store_true", help="run the app with Core Tools (`func start`)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            up(args.app_dir.resolve(), StackPorts.from_env(os.environ), use_func=args.func)
+        elif args.command == "down":
+            stopped = down()
+            print(f"Stopped: {', '.join(stopped)}" if stopped else "The local stack is not running.")
+        else:
+            state = read_state()
+            running = {
+                n: p
+                for n, p in (state.pids if state else {}).items()
+                if state and _alive(p, state.commands[n])
+            }
+            print(json.dumps({"running": running, "ports": asdict(state.ports) if state else None}, indent=2))
+    except (ServiceStartError, HostConfigError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

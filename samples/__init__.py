@@ -1,0 +1,1 @@
+"""Sample answer sheets for fictional candidates, rebuilt by ``python -m samples.build``."""

@@ -1,0 +1,85 @@
+"""The real :class:`~shared.ports.GradingEngine`: the core's parser, grader, assessor and renderers.
+
+Heavy modules (pandas through the Excel adapter, python-docx, matplotlib) are imported inside
+the methods, so only the functions that parse or render pay for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from shared.bank import Bank, Section, load_bank
+from shared.ports import FinishedSubmission, Scores
+from shared.settings import Settings
+from shared.submission import ParseResult, Submission
+
+if TYPE_CHECKING:
+    from shared.grading import GradedSubmission
+    from shared.readiness import Readiness
+
+
+class CoreEngine:
+    """Parsing, grading and rendering with the shipped question bank and the configured bands."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _bank(self) -> Bank:
+        return load_bank()
+
+    def parse(self, data: bytes, source_name: str) -> ParseResult:
+        """Parse and validate a workbook within the configured limits."""
+        from shared.adapters.excel import parse_workbook
+
+        return parse_workbook(data, self._bank, self._settings.limits, source_name=source_name)
+
+    def grade(self, submission: Submission, section: Section) -> str:
+        """One section's result as JSON."""
+        from shared.grading import grade_section
+
+        return grade_section(submission, section, self._bank).model_dump_json()
+
+    def finish(self, submission: Submission, section_results: Sequence[str]) -> FinishedSubmission:
+        """Assemble, assess and render one candidate's report."""
+        from shared.adapters.docx_report import render_report
+        from shared.report import build_report
+
+        graded, readiness = self._assessed(submission, section_results)
+        report = render_report(build_report(submission, graded, readiness, self._bank))
+        scores = Scores(
+            percent=readiness.overall,
+            verdict=readiness.verdict.value,
+            areas={a.area.value: a.percent for a in readiness.areas},
+        )
+        return FinishedSubmission(report, scores)
+
+    def digest(
+        self, day: str, finished: Sequence[tuple[Submission, Sequence[str]]], counts: Mapping[str, int]
+    ) -> bytes:
+        """The day's digest document."""
+        from shared.adapters.digest_docx import render_digest
+        from shared.digest import build_digest
+
+        pairs = [self._assessed(s, r) for s, r in finished]
+        model = build_digest(day, counts, [g for g, _ in pairs], [a for _, a in pairs], self._bank)
+        return render_digest(model)
+
+    def template(self) -> bytes:
+        """The blank answer sheet."""
+        from shared.adapters.excel import build_template
+
+        return build_template(self._bank)
+
+    def _assessed(
+        self, submission: Submission, section_results: Sequence[str]
+    ) -> tuple[GradedSubmission, Readiness]:
+        from shared.grading import SectionResult, assemble
+        from shared.readiness import assess
+
+        graded = assemble(
+            submission, [SectionResult.model_validate_json(r) for r in section_results], self._bank
+        )
+        return graded, assess(graded, self._bank, self._settings.bands)

@@ -1,0 +1,485 @@
+"""Excel bytes in and out: safe reading of uploaded workbooks, and the blank answer-sheet template.
+
+Reading checks the container before any XML parser sees it (size, zip entries, declared
+uncompressed size, compression ratio, DTDs), reads every worksheet with fastexcel (calamine)
+as text and hands DataFrames to the core rules in :mod:`shared.answer_sheet`. Formulas are
+never evaluated: calamine returns the value the spreadsheet application cached, and every
+formula cell is reported as a located problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.answer_sheet import (
+    CANDIDATE_FIELDS,
+    HEADER_ANSWER,
+    HEADER_CONFIDENCE,
+    HEADER_ITEM_ID,
+    HEADER_TOPIC_ID,
+    SHEET_CANDIDATE,
+    SHEET_INSTRUCTIONS,
+    SHEET_QUIZ,
+    SHEET_SCENARIOS,
+    SHEET_SELF_ASSESSMENT,
+    SHEET_SERVICE_MAPPING,
+    choice_label,
+    parse_sheets,
+)
+from shared.bank import Bank, Item, ItemKind, Section
+from shared.errors import Problem, WorkbookRejected
+from shared.settings import ParseLimits
+from shared.submission import ParseResult
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+    from pandas import DataFrame
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+# Small parts compress well legitimately; the ratio limit guards the big ones.
+_RATIO_CHECK_FROM_BYTES = 1024 * 1024
+_MAX_FORMULA_PROBLEMS = 20
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
+# A cell element that is not self-closing; group 1 = column letters, group 2 = row number.
+_CELL_PREFIX = rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})(\d+)\"[^>]*(?<!/)>"
+# Up to the cell's end, never into the next cell.
+_INSIDE_CELL = rb"(?:(?!</(?:\w+:)?c>|<(?:\w+:)?c\b).){0,4000}?"
+# A cell that holds a value (<v> or inline <is>), i.e. one calamine counts as data.
+_VALUED_CELL = re.compile(_CELL_PREFIX + _INSIDE_CELL + rb"<(?:\w+:)?(?:v|is)\b", re.S)
+_VALUED_CELL_IN_A = re.compile(
+    _CELL_PREFIX.replace(b"[A-Z]{1,3}", b"A") + _INSIDE_CELL + rb"<(?:\w+:)?(?:v|is)\b", re.S
+)
+_FORMULA_CELL = re.compile(_CELL_PREFIX + rb"\s*<(?:\w+:)?f\b")
+
+
+def parse_workbook(data: bytes, bank: Bank, limits: ParseLimits, *, source_name: str = "") -> ParseResult:
+    """Parse an uploaded workbook into submissions and located problems, or raise WorkbookRejected."""
+    label = f"{source_name}: " if source_name else ""
+    try:
+        parts = _open_container(data, limits)
+        sheets, problems = _read_sheets(data, parts, limits)
+        result = parse_sheets(sheets, bank, content_digest=hashlib.sha256(data).hexdigest())
+    except WorkbookRejected as rejected:
+        raise WorkbookRejected(f"{label}{rejected.message}", rejected.problems) from rejected
+    except Exception as err:  # the promise: any bytes end in a rejection, never a traceback
+        raise WorkbookRejected(
+            f"{label}the file could not be read as an .xlsx workbook ({type(err).__name__})"
+        ) from err
+    if not problems:
+        return result
+    return result.model_copy(update={"problems": (*problems, *result.problems)})
+
+
+# ---------------------------------------------------------------- the container
+
+
+@dataclass(frozen=True, slots=True)
+class _SheetPart:
+    """A worksheet listed in workbook.xml and the zip entry holding its cells."""
+
+    name: str
+    path: str
+    is_chart: bool
+
+
+def _open_container(data: bytes, limits: ParseLimits) -> list[_SheetPart]:
+    """Check the file is a safe, size-limited xlsx zip and list its sheets."""
+    expected = "expected an Excel workbook (.xlsx)"
+    if not data:
+        raise WorkbookRejected(f"the file is empty (0 bytes): {expected}")
+    if len(data) > limits.max_upload_bytes:
+        raise WorkbookRejected(
+            f"the file is {len(data):,} bytes, over the limit of {limits.max_upload_bytes:,} bytes "
+            "(setting READYCHECK_MAX_UPLOAD_BYTES)"
+        )
+    if data.startswith(_OLE_MAGIC):
+        raise WorkbookRejected(
+            "this is a legacy .xls workbook or a password-protected file: open it in Excel and "
+            f"save it as 'Excel Workbook (.xlsx)' without a password; {expected}"
+        )
+    if not data.startswith(_ZIP_MAGIC):
+        if _looks_like_text(data):
+            raise WorkbookRejected(
+                f"this is a text file (CSV or similar), not a workbook, even if named .xlsx: {expected}; "
+                "open it in a spreadsheet application and save it as .xlsx"
+            )
+        raise WorkbookRejected(f"the file is not a workbook: {expected}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as err:
+        raise WorkbookRejected(f"the file is a damaged zip archive: {expected}") from err
+    with archive:
+        infos = archive.infolist()
+        _check_sizes(infos, limits)
+        names = {info.filename for info in infos}
+        if "xl/workbook.xml" not in names:
+            raise WorkbookRejected(
+                f"the zip archive holds no Excel workbook (no xl/workbook.xml): {expected}"
+            )
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels", ".vml")):
+                _refuse_dtd(archive, info)
+        return _sheet_parts(archive, names)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    sample = data[:4096]
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in sample
+
+
+def _check_sizes(infos: list[zipfile.ZipInfo], limits: ParseLimits) -> None:
+    """Zip-bomb guards, applied to the sizes the archive declares before anything is inflated."""
+    if len(infos) > limits.max_zip_entries:
+        raise WorkbookRejected(
+            f"the workbook has {len(infos):,} zip entries, over the limit of {limits.max_zip_entries:,} "
+            "(setting READYCHECK_MAX_ZIP_ENTRIES)"
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_uncompressed_bytes:
+        raise WorkbookRejected(
+            f"the workbook unpacks to {total:,} bytes, over the limit of {limits.max_uncompressed_bytes:,} "
+            "(setting READYCHECK_MAX_UNCOMPRESSED_BYTES)"
+        )
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= _RATIO_CHECK_FROM_BYTES and ratio > limits.max_compression_ratio:
+            raise WorkbookRejected(
+                f"the workbook part {info.filename} is compressed {ratio:,.0f}:1, over the limit of "
+                f"{limits.max_compression_ratio}:1 (setting READYCHECK_MAX_COMPRESSION_RATIO); "
+                "this looks like a zip bomb"
+            )
+
+
+def _refuse_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Reject DTDs and entity declarations (XML bombs, external entities) before any XML parser runs."""
+    tail = b""
+    with archive.open(info) as part:
+        # zipfile never inflates past the declared size, which _check_sizes bounded.
+        while chunk := part.read(1024 * 1024):
+            if _DTD.search(tail + chunk):
+                raise WorkbookRejected(
+                    f"the workbook part {info.filename} declares a DTD or entities, which workbooks never "
+                    "need; refused as a possible XML bomb"
+                )
+            tail = chunk[-16:]
+
+
+def _sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> list[_SheetPart]:
+    """Sheets in workbook order, with their zip paths, read with defusedxml."""
+    from defusedxml import ElementTree
+
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    targets: dict[str, str] = {}
+    if "xl/_rels/workbook.xml.rels" in names:
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        for rel in rels.iter(f"{{{_PKG_REL_NS}}}Relationship"):
+            target = rel.get("Target", "")
+            path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            targets[rel.get("Id", "")] = path
+    parts = []
+    for sheet in workbook.iter(f"{{{_MAIN_NS}}}sheet"):
+        path = targets.get(sheet.get(f"{{{_REL_NS}}}id", ""), "")
+        parts.append(_SheetPart(name=sheet.get("name", ""), path=path, is_chart="chartsheets/" in path))
+    return parts
+
+
+# ---------------------------------------------------------------- sheets to DataFrames
+
+
+def _read_sheets(
+    data: bytes, parts: list[_SheetPart], limits: ParseLimits
+) -> tuple[dict[str, DataFrame], list[Problem]]:
+    """Every worksheet as text cells indexed by sheet row number, columns named by letter."""
+    import fastexcel
+
+    reader = fastexcel.read_excel(data)
+    by_name = {part.name: part for part in parts}
+    problems: list[Problem] = []
+    sheets: dict[str, DataFrame] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in reader.sheet_names:
+            part = by_name.get(name)
+            if part is None or part.is_chart or part.path not in archive.namelist():
+                continue
+            xml = archive.read(part.path)
+            if not _VALUED_CELL.search(xml):
+                continue
+            sheet = reader.load_sheet(name, header_row=None, dtypes="string")
+            if sheet.total_height > limits.max_rows:
+                raise WorkbookRejected(
+                    f"sheet {name!r} has {sheet.total_height:,} rows, over the limit of {limits.max_rows:,} "
+                    "(setting READYCHECK_MAX_ROWS)"
+                )
+            if sheet.width > limits.max_columns:
+                raise WorkbookRejected(
+                    f"sheet {name!r} has {sheet.width:,} columns, over the limit of {limits.max_columns:,} "
+                    "(setting READYCHECK_MAX_COLUMNS)"
+                )
+            first_row, first_col = _data_origin(xml)
+            sheets[name] = _frame(sheet.to_pandas(), first_row, first_col)
+            problems.extend(_formula_problems(name, xml))
+    if not sheets:
+        raise WorkbookRejected(
+            "the workbook has no worksheet with data (only empty sheets or charts): expected answers in "
+            "the ReadyCheck template, a Microsoft Forms export or a Google Forms export"
+        )
+    return sheets, problems
+
+
+def _data_origin(xml: bytes) -> tuple[int, int]:
+    """The first row and column (1-based) calamine starts a sheet at: its first valued cells."""
+    first = _VALUED_CELL.search(xml)
+    first_row = int(first.group(2)) if first else 1
+    if _VALUED_CELL_IN_A.search(xml):
+        return first_row, 1
+    first_col = min((_column_number(m.group(1).decode()) for m in _VALUED_CELL.finditer(xml)), default=1)
+    return first_row, first_col
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (ord(letter) - ord("A") + 1)
+    return number
+
+
+def column_letter(number: int) -> str:
+    """The spreadsheet letter of a 1-based column number (1 -> A, 28 -> AB)."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _frame(raw: DataFrame, first_row: int, first_col: int) -> DataFrame:
+    """Relabel fastexcel's frame: index = sheet row numbers, columns = letters."""
+    import pandas as pd
+
+    frame = raw.copy()
+    frame.columns = pd.Index([column_letter(first_col + i) for i in range(len(frame.columns))])
+    frame.index = pd.RangeIndex(first_row, first_row + len(frame))
+    return frame
+
+
+def _formula_problems(sheet: str, xml: bytes) -> Iterator[Problem]:
+    """One located problem per formula cell (the first few), saying the cached value was used."""
+    if b"<f" not in xml and b":f" not in xml:
+        return
+    for count, match in enumerate(_FORMULA_CELL.finditer(xml)):
+        if count == _MAX_FORMULA_PROBLEMS:
+            yield Problem(sheet, None, None, "more formula cells follow; each was read as its saved value")
+            return
+        yield Problem(
+            sheet,
+            int(match.group(2)),
+            match.group(1).decode(),
+            "the cell holds a formula; it was not evaluated, its saved value (if any) was read",
+        )
+
+
+# ---------------------------------------------------------------- the template
+
+
+_WRAP_WIDTHS = {"id": 26, "topic": 28, "question": 70, "choices": 60, "answer": 40, "long_answer": 90}
+
+
+def build_template(bank: Bank) -> bytes:
+    """The blank answer-sheet workbook for this bank, as .xlsx bytes."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    instructions = workbook.active
+    assert instructions is not None  # a new Workbook always has one sheet
+    instructions.title = SHEET_INSTRUCTIONS
+    _instructions(instructions, bank)
+    _candidate(workbook.create_sheet(SHEET_CANDIDATE), bank)
+    _self_assessment(workbook.create_sheet(SHEET_SELF_ASSESSMENT), bank)
+    _item_sheet(workbook.create_sheet(SHEET_QUIZ), bank.items_in(Section.QUIZ), choices=True)
+    _item_sheet(workbook.create_sheet(SHEET_SERVICE_MAPPING), bank.items_in(Section.SERVICE_MAPPING))
+    _item_sheet(workbook.create_sheet(SHEET_SCENARIOS), bank.items_in(Section.SCENARIOS), long=True)
+    workbook.properties.title = f"{bank.role} readiness answer sheet"
+    workbook.properties.subject = f"{bank.id} {bank.version}"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _put(sheet: Worksheet, row: int, column: int, value: str | int | float, **style: object) -> None:
+    """Write a cell; text is always stored as text, so bank text can never become a formula."""
+    cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+
+
+def _header(sheet: Worksheet, labels: list[str], widths: list[int]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    fill = PatternFill("solid", fgColor="1F4E78")
+    for column, (label, width) in enumerate(zip(labels, widths, strict=True), start=1):
+        _put(sheet, 1, column, label, font=Font(bold=True, color="FFFFFF"), fill=fill)
+        sheet.cell(row=1, column=column).alignment = Alignment(vertical="center", wrap_text=True)
+        sheet.column_dimensions[column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+
+
+def _protect(sheet: Worksheet) -> None:
+    """Lock question text; answers stay editable. No password: protection guides, it does not secure."""
+    sheet.protection.sheet = True
+    sheet.protection.formatCells = False
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    sheet.protection.sort = False
+    sheet.protection.autoFilter = False
+
+
+def _answer_cell(sheet: Worksheet, row: int, column: int, *, tall: bool = False) -> None:
+    from openpyxl.styles import Alignment, PatternFill, Protection
+
+    cell = sheet.cell(row=row, column=column)
+    cell.protection = Protection(locked=False)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    cell.fill = PatternFill("solid", fgColor="FFF2CC")
+    if tall:
+        sheet.row_dimensions[row].height = 150
+
+
+def _instructions(sheet: Worksheet, bank: Bank) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    lines = [
+        f"Question bank {bank.id}, version {bank.version}.",
+        "",
+        f"1. Fill in your name and email on the '{SHEET_CANDIDATE}' sheet (the email identifies you).",
+        f"2. '{SHEET_SELF_ASSESSMENT}': rate your confidence in each topic from 1 (new to me) to 5 (expert).",
+        f"3. '{SHEET_QUIZ}': pick the letter of the best option; where it says 'choose all that "
+        "apply', type every letter that applies, e.g. A, C.",
+        f"4. '{SHEET_SERVICE_MAPPING}': name the Azure service that corresponds to the AWS service.",
+        f"5. '{SHEET_SCENARIOS}': answer in your own words, as you would in the interview.",
+        "",
+        f"Answer only in the yellow '{HEADER_ANSWER}' cells. Leave the '{HEADER_ITEM_ID}' and "
+        f"'{HEADER_TOPIC_ID}' columns as they are: rows are matched by these ids, so sorting or "
+        "moving rows is fine.",
+        "Save as .xlsx (Excel, LibreOffice Calc, or Google Sheets via File > Download > Microsoft "
+        "Excel) and upload it.",
+    ]
+    sheet.column_dimensions["A"].width = 120
+    _put(sheet, 1, 1, f"{bank.role}: readiness answer sheet", font=Font(bold=True, size=14))
+    for row, text in enumerate(lines, start=2):
+        if text:
+            _put(sheet, row, 1, text, alignment=Alignment(wrap_text=True, vertical="top"))
+    _protect(sheet)
+
+
+def _candidate(sheet: Worksheet, bank: Bank) -> None:
+    from openpyxl.styles import Font
+
+    _header(sheet, ["Field", "Value"], [18, 50])
+    hints = {"email": "", "target_role": bank.role, "date": ""}
+    for row, (attr, label) in enumerate(CANDIDATE_FIELDS, start=2):
+        _put(sheet, row, 1, label, font=Font(bold=True))
+        if hints.get(attr):
+            _put(sheet, row, 2, hints[attr])
+        _answer_cell(sheet, row, 2)
+    _put(sheet, len(CANDIDATE_FIELDS) + 3, 1, "Date as YYYY-MM-DD; your email is how results find you.")
+    _protect(sheet)
+
+
+def _self_assessment(sheet: Worksheet, bank: Bank) -> None:
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    _header(sheet, [HEADER_TOPIC_ID, "Topic", "Priority", HEADER_CONFIDENCE], [26, 70, 12, 18])
+    ratings = DataValidation(
+        type="whole",
+        operator="between",
+        formula1="1",
+        formula2="5",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Confidence",
+        error="Enter a whole number from 1 (new to me) to 5 (expert).",
+        showInputMessage=True,
+        promptTitle="Confidence",
+        prompt="1 = new to me ... 5 = expert",
+    )
+    sheet.add_data_validation(ratings)
+    for row, topic in enumerate(bank.topics, start=2):
+        _put(sheet, row, 1, topic.id)
+        _put(sheet, row, 2, topic.name)
+        _put(sheet, row, 3, topic.priority.value)
+        _answer_cell(sheet, row, 4)
+        ratings.add(f"D{row}")
+    _protect(sheet)
+
+
+def _item_sheet(
+    sheet: Worksheet, items: tuple[Item, ...], *, choices: bool = False, long: bool = False
+) -> None:
+    from openpyxl.styles import Alignment
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    labels = [HEADER_ITEM_ID, "Topic", "Question"]
+    widths = [_WRAP_WIDTHS["id"], _WRAP_WIDTHS["topic"], _WRAP_WIDTHS["question"]]
+    if choices:
+        labels.append("Options")
+        widths.append(_WRAP_WIDTHS["choices"])
+    labels.append(HEADER_ANSWER)
+    widths.append(_WRAP_WIDTHS["long_answer" if long else "answer"])
+    _header(sheet, labels, widths)
+    answer_column = len(labels)
+    lists: dict[str, DataValidation] = {}
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row, item in enumerate(items, start=2):
+        _put(sheet, row, 1, item.id, alignment=wrap)
+        _put(sheet, row, 2, item.topic, alignment=wrap)
+        _put(sheet, row, 3, item.prompt, alignment=wrap)
+        if choices:
+            options = "\n".join(choice_label(c.key, c.text) for c in item.choices)
+            _put(sheet, row, 4, options, alignment=wrap)
+        _answer_cell(sheet, row, answer_column, tall=long)
+        cell = f"{column_letter(answer_column)}{row}"
+        if item.kind is ItemKind.SINGLE_CHOICE:
+            keys = ",".join(c.key for c in item.choices)
+            if keys not in lists:
+                lists[keys] = DataValidation(
+                    type="list",
+                    formula1=f'"{keys}"',
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    error=f"Pick one of {keys}.",
+                    showInputMessage=True,
+                    prompt="Pick the letter of the best option.",
+                )
+                sheet.add_data_validation(lists[keys])
+            lists[keys].add(cell)
+        elif item.kind is ItemKind.MULTIPLE_CHOICE:
+            multi = lists.get("multi")
+            if multi is None:
+                multi = DataValidation(
+                    type="textLength",
+                    operator="lessThanOrEqual",
+                    formula1="40",
+                    allow_blank=True,
+                    showInputMessage=True,
+                    prompt="Choose all that apply: type the letters, e.g. A, C",
+                )
+                lists["multi"] = multi
+                sheet.add_data_validation(multi)
+            multi.add(cell)
+    _protect(sheet)

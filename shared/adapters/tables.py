@@ -1,0 +1,113 @@
+"""Table Storage behind :class:`~shared.ports.TableStore`, with ETag match conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables import UpdateMode
+
+from shared.errors import ConcurrencyConflict, NotFound, ServiceError, TransientServiceError
+from shared.ports import StoredEntity, Value
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableClient
+
+_KEYS = ("PartitionKey", "RowKey")
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Turn SDK errors into the app's error tree."""
+    try:
+        yield
+    except ResourceNotFoundError as err:
+        raise NotFound(f"{what} does not exist") from err
+    except (ResourceExistsError, ResourceModifiedError) as err:
+        raise ConcurrencyConflict(f"{what} was changed by another writer") from err
+    except (ServiceRequestError, ServiceResponseError) as err:
+        raise TransientServiceError(f"table storage unreachable for {what}: {err}") from err
+    except HttpResponseError as err:
+        if err.status_code == 412:
+            raise ConcurrencyConflict(f"{what} was changed by another writer") from err
+        if err.status_code in (408, 429) or (err.status_code or 0) >= 500:
+            raise TransientServiceError(f"table storage busy for {what}: {err.message}") from err
+        raise ServiceError(f"table storage refused {what}: {err.message}") from err
+
+
+def _entity(raw: Mapping[str, Any]) -> StoredEntity:
+    properties: dict[str, Value] = {}
+    for key, value in raw.items():
+        if key in _KEYS:
+            continue
+        # Int64 values come back wrapped (EntityProperty); every other type is plain.
+        properties[key] = value.value if hasattr(value, "edm_type") else value
+    metadata = getattr(raw, "metadata", {})
+    return StoredEntity(
+        str(raw["PartitionKey"]), str(raw["RowKey"]), properties, str(metadata.get("etag", ""))
+    )
+
+
+class AzureTableStore:
+    """One Azure (or Azurite) table."""
+
+    def __init__(self, client: TableClient) -> None:
+        self._client = client
+
+    def get(self, partition_key: str, row_key: str) -> StoredEntity:
+        """The entity, or :class:`NotFound`."""
+        with _translated(f"entity {partition_key}/{row_key}"):
+            return _entity(self._client.get_entity(partition_key, row_key))
+
+    def query_partition(self, partition_key: str) -> list[StoredEntity]:
+        """Every entity of one partition, in row-key order."""
+        with _translated(f"partition {partition_key}"):
+            rows = self._client.query_entities("PartitionKey eq @pk", parameters={"pk": partition_key})
+            return sorted((_entity(r) for r in rows), key=lambda e: e.row_key)
+
+    def insert(self, partition_key: str, row_key: str, properties: Mapping[str, Value]) -> str:
+        """Create the entity; :class:`ConcurrencyConflict` if it exists."""
+        with _translated(f"entity {partition_key}/{row_key}"):
+            result = self._client.create_entity(
+                {**properties, "PartitionKey": partition_key, "RowKey": row_key}
+            )
+        return str(result.get("etag", ""))
+
+    def upsert(self, partition_key: str, row_key: str, properties: Mapping[str, Value]) -> str:
+        """Create or replace the entity."""
+        with _translated(f"entity {partition_key}/{row_key}"):
+            result = self._client.upsert_entity(
+                {**properties, "PartitionKey": partition_key, "RowKey": row_key}, mode=UpdateMode.REPLACE
+            )
+        return str(result.get("etag", ""))
+
+    def replace(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
+        """Replace only if the ETag still matches; :class:`ConcurrencyConflict` otherwise."""
+        with _translated(f"entity {partition_key}/{row_key}"):
+            result = self._client.update_entity(
+                {**properties, "PartitionKey": partition_key, "RowKey": row_key},
+                mode=UpdateMode.REPLACE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        return str(result.get("etag", ""))
+
+    def delete(self, partition_key: str, row_key: str) -> None:
+        """Delete the entity; a missing one is fine."""
+        with _translated(f"entity {partition_key}/{row_key}"):
+            self._client.delete_entity(partition_key, row_key)
+
+    def ping(self) -> None:
+        """Raise unless the table answers (for the health route)."""
+        with _translated("the state table"):
+            next(iter(self._client.query_entities("PartitionKey eq 'health'", results_per_page=1)), None)

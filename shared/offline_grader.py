@@ -1,0 +1,128 @@
+"""The offline grader: one workbook in, one report per candidate and ``summary.json`` out.
+
+Exit status: 0 everything graded cleanly, 1 graded but some submissions (or the file) had
+problems, which are listed, 2 the file was rejected. Messages are plain, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+from shared.errors import Problem, ReadyCheckError, WorkbookRejected
+from shared.submission import Submission
+
+# Above this many candidates the grader reports progress and verdict counts, not every name.
+LIST_LIMIT = 25
+PROGRESS_STEPS = 10
+
+
+def report_name(submission: Submission) -> str:
+    """A readable, unique file name for a candidate's report."""
+    who = submission.candidate.name or submission.candidate.email.split("@", 1)[0] or "candidate"
+    ascii_name = unicodedata.normalize("NFKD", who).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.casefold()).strip("-")[:40] or "candidate"
+    return f"{slug}-{submission.submission_key[:8]}.docx"
+
+
+def grade_workbook(path: Path, out_dir: Path, stream: TextIO) -> int:
+    """Grade every submission in a workbook into reports and summary.json; returns the exit status."""
+    from shared.adapters.docx_report import render_report
+    from shared.adapters.excel import parse_workbook
+    from shared.bank import load_bank
+    from shared.grading import grade_submission
+    from shared.readiness import assess
+    from shared.report import build_report
+    from shared.settings import ParseLimits, ReadinessBands
+
+    bank = load_bank()
+    bands = ReadinessBands.from_env(os.environ)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        print(f"error: cannot read {path}: {err.strerror or err}", file=stream)
+        return 2
+    try:
+        parsed = parse_workbook(data, bank, ParseLimits.from_env(os.environ), source_name=path.name)
+    except WorkbookRejected as err:
+        print(f"error: {path} was rejected: {err.message}", file=stream)
+        for problem in err.problems:
+            print(f"  - {problem}", file=stream)
+        return 2
+    if not parsed.submissions:
+        print(f"error: {path} was rejected: it holds no submission that can be attributed", file=stream)
+        for problem in parsed.problems:
+            print(f"  - {problem}", file=stream)
+        return 2
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = len(parsed.submissions)
+    print(f"grading {total} submission(s) from {path} ({parsed.source_format.value} format)", file=stream)
+    candidates: list[dict[str, Any]] = []
+    failed = 0
+    step = max(1, total // PROGRESS_STEPS)
+    for number, submission in enumerate(parsed.submissions, start=1):
+        entry: dict[str, Any] = {
+            "id": submission.submission_key,
+            "name": submission.candidate.name,
+            "email": submission.candidate.email,
+            "problems": [str(p) for p in submission.problems],
+        }
+        try:
+            graded = grade_submission(submission, bank)
+            readiness = assess(graded, bank, bands)
+            name = report_name(submission)
+            (out_dir / name).write_bytes(render_report(build_report(submission, graded, readiness, bank)))
+        except ReadyCheckError as err:
+            failed += 1
+            entry["problems"] = [*entry["problems"], f"not graded: {err}"]
+            candidates.append(entry)
+            continue
+        entry.update(
+            overall=readiness.overall,
+            areas={a.area.value: a.percent for a in readiness.areas},
+            verdict=readiness.verdict.value,
+            needs_review=[r.item_id for r in graded.items if r.needs_review],
+            report=name,
+        )
+        candidates.append(entry)
+        if total > LIST_LIMIT and (number % step == 0 or number == total):
+            print(f"  graded {number} of {total}", file=stream)
+    summary = {
+        "workbook": path.name,
+        "format": parsed.source_format.value,
+        "bank": {"id": bank.id, "version": bank.version},
+        "bands": {"ready": bands.ready, "almost": bands.almost},
+        "problems": [str(p) for p in parsed.problems],
+        "candidates": candidates,
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    _tell(stream, parsed.problems, candidates, out_dir)
+    with_problems = [c for c in candidates if c["problems"]]
+    return 1 if failed or parsed.problems or with_problems else 0
+
+
+def _tell(
+    stream: TextIO, file_problems: tuple[Problem, ...], candidates: list[dict[str, Any]], out_dir: Path
+) -> None:
+    graded = [c for c in candidates if "verdict" in c]
+    if len(candidates) <= LIST_LIMIT:
+        for c in graded:
+            print(
+                f"  {c['name'] or c['email']}: {c['overall']:.0f}% {c['verdict']} -> {c['report']}",
+                file=stream,
+            )
+    else:
+        counts = Counter(str(c["verdict"]) for c in graded)
+        print("  " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())), file=stream)
+    for problem in file_problems:
+        print(f"problem: {problem}", file=stream)
+    for c in candidates:
+        for problem in c["problems"]:
+            print(f"problem ({c['email']}): {problem}", file=stream)
+    print(f"wrote {len(graded)} report(s) and summary.json to {out_dir}", file=stream)

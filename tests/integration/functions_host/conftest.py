@@ -1,0 +1,62 @@
+"""Fixtures for the local host's tests: the storage test app running against the session's Azurite."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import QueueServiceClient
+
+from tests.fixtures.functions_host import RunningHost
+
+APPS = Path(__file__).parent / "apps"
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with the last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = probe()
+    assert value, f"condition not met within {timeout} s (last value {value!r})"
+    return value
+
+
+@pytest.fixture
+def storage_settings(storage_connection_string: str) -> dict[str, str]:
+    """Settings pointing the test apps' connections at the session's Azurite, with fast polling."""
+    return {
+        "AzureWebJobsStorage": storage_connection_string,
+        "Storage": storage_connection_string,
+        "FUNCTIONS_HOST_BLOB_POLL_SECONDS": "0.2",
+        "FUNCTIONS_HOST_LISTENER_RETRY_SECONDS": "0.5",
+    }
+
+
+@pytest.fixture
+def blobs(storage_connection_string: str) -> BlobServiceClient:
+    """A blob service client on the session's Azurite."""
+    return BlobServiceClient.from_connection_string(storage_connection_string)
+
+
+@pytest.fixture
+def queues(storage_connection_string: str) -> QueueServiceClient:
+    """A queue service client on the session's Azurite."""
+    return QueueServiceClient.from_connection_string(storage_connection_string)
+
+
+@pytest.fixture
+def storage_app(
+    functions_host: Callable[..., RunningHost], storage_settings: dict[str, str], blobs: BlobServiceClient
+) -> RunningHost:
+    """The storage test app on a fresh host, its trigger containers created."""
+    for container in ("inbox", "events"):
+        if not blobs.get_container_client(container).exists():
+            blobs.create_container(container)
+    return functions_host(APPS / "storage_app", storage_settings)

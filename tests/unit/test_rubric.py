@@ -1,0 +1,128 @@
+"""Open-answer rubric rules: explanations earn, buzzwords and misstatements do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.bank import Concept, Item
+from shared.rubric import NAMED_ONLY_CREDIT, grade_open_answer, stem
+from tests.small_bank import small_bank
+
+
+@pytest.fixture(scope="module")
+def events() -> tuple[Concept, ...]:
+    return small_bank().item("scn-events").concepts
+
+
+@pytest.fixture(scope="module")
+def frameworks() -> Item:
+    return small_bank().item("iq-frameworks")
+
+
+def states(text: str, concepts: tuple[Concept, ...]) -> dict[str, str]:
+    return {v.concept.id: v.state for v in grade_open_answer(text, concepts).verdicts}
+
+
+GOOD = (
+    "Orders go on a Service Bus queue so the web tier is decoupled from processing. Messages that keep "
+    "failing are moved to the dead-letter queue where an operator inspects them. Consumers are idempotent "
+    "so a redelivered order writes the same row. The function reads the queue with its managed identity."
+)
+
+
+def test_a_complete_explained_answer_earns_full_marks(events: tuple[Concept, ...]) -> None:
+    result = grade_open_answer(GOOD, events)
+    assert result.share == 1.0
+    assert not result.needs_review
+
+
+def test_a_bare_list_of_buzzwords_earns_little(events: tuple[Concept, ...]) -> None:
+    result = grade_open_answer("Service Bus, dead-lettering, idempotency, managed identity", events)
+    assert result.share == NAMED_ONLY_CREDIT
+    assert set(states("Service Bus, dead-lettering, idempotency, managed identity", events).values()) == {
+        "named"
+    }
+
+
+def test_buzzwords_run_together_earn_little(events: tuple[Concept, ...]) -> None:
+    assert grade_open_answer("service bus dead letter idempotent managed identity", events).share <= 0.25
+
+
+def test_a_concept_stated_in_other_words_earns_its_points(events: tuple[Concept, ...]) -> None:
+    text = "Each function talks to storage with the platform's own identity instead of secrets in settings."
+    assert states(text, events)["mi"] == "explained"
+
+
+def test_entra_id_counts_as_identity(events: tuple[Concept, ...]) -> None:
+    assert (
+        states("The worker gets tokens from Entra ID rather than keeping keys.", events)["mi"] == "explained"
+    )
+
+
+def test_a_misstatement_earns_nothing_for_its_concept(frameworks: Item) -> None:
+    text = "FastAPI is synchronous while Django is async-first. Django ships an ORM and an admin site."
+    found = states(text, frameworks.concepts)
+    assert found == {"async": "misstated", "batteries": "explained"}
+    assert grade_open_answer(text, frameworks.concepts).share == 0.5
+
+
+def test_a_negated_misstatement_is_not_a_misstatement(frameworks: Item) -> None:
+    text = "FastAPI is not synchronous: it runs on ASGI servers and handles async endpoints natively."
+    assert states(text, frameworks.concepts)["async"] == "explained"
+
+
+def test_a_concept_only_mentioned_as_negated_earns_nothing_and_asks_for_review(
+    events: tuple[Concept, ...],
+) -> None:
+    result = grade_open_answer("We would not make the consumers idempotent because it is too slow.", events)
+    assert {v.concept.id: v.state for v in result.verdicts}["idem"] == "negated"
+    assert result.needs_review
+
+
+def test_a_negation_does_not_reach_across_a_comma(events: tuple[Concept, ...]) -> None:
+    text = "No connection strings, the function authenticates with its managed identity to read the queue."
+    assert states(text, events)["mi"] == "explained"
+
+
+def test_stating_a_concept_both_ways_asks_for_review(events: tuple[Concept, ...]) -> None:
+    text = (
+        "Exactly-once delivery is guaranteed by Service Bus. Still, I make handlers idempotent so a retry "
+        "cannot write twice."
+    )
+    result = grade_open_answer(text, events)
+    assert {v.concept.id: v.state for v in result.verdicts}["idem"] == "misstated"
+    assert result.needs_review
+
+
+def test_a_long_answer_that_matches_little_asks_for_review(events: tuple[Concept, ...]) -> None:
+    text = (
+        "I would put a broker between the shop and the warehouse system, park broken messages aside for an "
+        "operator and make sure replays never double-charge a customer when they happen."
+    )
+    result = grade_open_answer(text, events)
+    assert result.share < 0.4
+    assert result.needs_review
+
+
+def test_typos_in_long_words_still_match(events: tuple[Concept, ...]) -> None:
+    assert states("Consumers are idempotant so replays write the same row twice safely.", events)["idem"] == (
+        "explained"
+    )
+
+
+def test_an_empty_answer_earns_nothing(events: tuple[Concept, ...]) -> None:
+    result = grade_open_answer("", events)
+    assert result.share == 0.0
+    assert not result.needs_review
+
+
+@pytest.mark.parametrize(
+    ("words", "same"),
+    [
+        (("retry", "retries", "retried"), True),
+        (("cache", "caching"), True),
+        (("synchronous", "asynchronous"), False),
+    ],
+)
+def test_stemming_joins_word_forms_but_not_opposites(words: tuple[str, ...], same: bool) -> None:
+    assert (len({stem(w) for w in words}) == 1) is same
