@@ -62,11 +62,33 @@ audit: $(PY_STAMP)
 template: $(PY_STAMP)
 	$(PY) -m shared template --out answer-sheet-template.xlsx
 
+## Sample workbooks: three fictional candidates (filled templates) and a 20-respondent
+## Microsoft Forms export, rebuilt by samples/build.py.
+SAMPLE_FILES := $(addprefix samples/,candidate-amara-okafor.xlsx candidate-ben-carter.xlsx \
+	candidate-chen-wei.xlsx ms-forms-cohort.xlsx)
+.PHONY: samples grade
+samples: $(PY_STAMP)
+	$(PY) -m samples.build
+
+## The main job: grade every sample (built if missing) into out/<workbook>/, one report per
+## candidate plus summary.json. Exit status 1 (graded with problems) does not stop the run.
+grade: $(PY_STAMP)
+	@for f in $(SAMPLE_FILES); do [ -f "$$f" ] || { $(PY) -m samples.build; break; }; done
+	@for f in $(SAMPLE_FILES); do \
+		$(PY) -m shared grade "$$f" --out "out/$$(basename "$$f" .xlsx)" || [ $$? -eq 1 ] || exit 2; \
+	done
+	@echo "reports: out/<workbook>/*.docx, one per candidate; summaries: out/<workbook>/summary.json"
+
 ## Benchmarks of every stage against their baselines (never part of `make test`); BENCH_ARGS=--quick
 ## for a smoke run. Writes bench/results.json, bench/results.md and bench/pipeline.png.
 .PHONY: bench
 bench: $(PY_STAMP) $(NODE_STAMP)
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(PY) -m bench $(BENCH_ARGS)
+
+## The pipeline demo on the local stack: stack up, samples through both upload paths (HTTP and blob),
+## progress until graded, reports and today's digest into out/demo/, a summary table, stack down.
+demo: $(PY_STAMP) $(NODE_STAMP)
+	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(PY) -m scripts.demo
 
 ## The local stack: Azurite, the Service Bus emulator and the app on the local host (FUNC=1: func start).
 up: $(PY_STAMP) $(NODE_STAMP)

@@ -15,9 +15,9 @@ from pathlib import Path
 from bench.context import ROOT, BenchError, Context
 from bench.measure import StageResult, Verdict
 from bench.outputs import write_all
-from bench.stages import cold_start, digest, grading, parsing, rendering, servicebus
+from bench.stages import cold_start, digest, grading, parsing, pipeline, rendering, servicebus
 
-BENCHMARKS: dict[str, Callable[[Context], StageResult]] = {
+BENCHMARKS: dict[str, Callable[[Context], StageResult | list[StageResult]]] = {
     "parse": parsing.run_5k,
     "parse-large": parsing.run_50k,
     "grade": grading.run,
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[Context], StageResult]] = {
     "cold-start": cold_start.run,
     "servicebus": servicebus.run,
     "digest": digest.run,
+    "pipeline": pipeline.run,
 }
 
 
@@ -46,21 +47,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         start = time.monotonic()
         try:
-            result = BENCHMARKS[name](ctx)
+            outcome = BENCHMARKS[name](ctx)
         except BenchError as err:
             failed = True
-            result = StageResult(stage=name, unavailable=f"failed: {err}")
-        if ctx.quick:
-            # Tiny inputs say nothing about the targets; a smoke run only proves the harness works.
-            for target in result.targets:
-                if target.verdict is not Verdict.NOT_AVAILABLE:
-                    target.verdict = Verdict.NOT_JUDGED
-        results.append(result)
+            outcome = StageResult(stage=name, unavailable=f"failed: {err}")
         print(f"bench: {name} done in {time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
-        for target in result.targets:
-            print(f"  [{target.verdict}] {target.text}: {target.measured}")
-        if result.unavailable:
-            print(f"  not available: {result.unavailable}")
+        for result in outcome if isinstance(outcome, list) else [outcome]:
+            if ctx.quick:
+                # Tiny inputs say nothing about the targets; a smoke run only proves the harness works.
+                for target in result.targets:
+                    if target.verdict is not Verdict.NOT_AVAILABLE:
+                        target.verdict = Verdict.NOT_JUDGED
+            results.append(result)
+            for target in result.targets:
+                print(f"  [{target.verdict}] {result.stage}: {target.text}: {target.measured}")
+            if result.unavailable:
+                print(f"  not available: {result.unavailable}")
     written = write_all(ctx.out, results, {"repeat": repeat, "quick": args.quick})
     print("wrote " + ", ".join(str(p) for p in written))
     return 1 if failed else 0

@@ -150,3 +150,25 @@ def graded_results(inputs: Path, count: int) -> list[GradedSubmission]:
         partial.write_text("\n".join(lines) + "\n")
         partial.replace(path)
     return [GradedSubmission.model_validate_json(line) for line in path.read_text().splitlines()]
+
+
+def single_candidates(inputs: Path, count: int) -> list[Path]:
+    """``count`` filled single-candidate templates, one distinct candidate each (so no upload dedupes)."""
+    from samples.build import answers_for, profiles
+    from tests.workbooks import template_workbook
+
+    source = bank()
+    # The "almost ready" sample candidate: strong answers with typical gaps, every section filled.
+    profile = profiles(source)[1]
+    answers = answers_for(profile, source)
+    paths = []
+    for number in range(count):
+        path = inputs / f"template-{number:03d}-bank-{source.version}.xlsx"
+        if not path.exists():
+            inputs.mkdir(parents=True, exist_ok=True)
+            who = profile.candidate.model_copy(
+                update={"name": f"Bench Candidate {number:03d}", "email": f"bench{number:03d}@example.com"}
+            )
+            path.write_bytes(template_workbook(source, answers, profile.confidence, candidate=who))
+        paths.append(path)
+    return paths

@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -79,6 +79,8 @@ class StackState:
     ports: StackPorts
     pids: dict[str, int]
     commands: dict[str, str]
+    # Handles of the processes this call started; a caller that outlives them reaps them after down().
+    processes: list[ManagedProcess] = field(default_factory=list, repr=False, compare=False)
 
 
 def local_overrides(settings: Mapping[str, str], ports: StackPorts) -> dict[str, str]:
@@ -112,7 +114,8 @@ def read_state(state_file: Path = STATE_FILE) -> StackState | None:
 
 def _write_state(state: StackState, state_file: Path) -> None:
     state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps(asdict(state), indent=2))
+    document = {"ports": asdict(state.ports), "pids": state.pids, "commands": state.commands}
+    state_file.write_text(json.dumps(document, indent=2))
 
 
 def _check_ports_free(ports: StackPorts) -> None:
@@ -138,8 +141,8 @@ def up(
     """Start Azurite, the emulator and the app; wait for each; create storage resources; record PIDs."""
     existing = read_state(state_file)
     if existing is not None and any(_alive(p, existing.commands[n]) for n, p in existing.pids.items()):
-        pids = sorted(existing.pids.values())
-        print(f"The local stack is already running (PIDs {pids}); `make down` stops it.")
+        running = sorted(existing.pids.values())
+        print(f"The local stack is already running (PIDs {running}); `make down` stops it.")
         return existing
     _check_ports_free(ports)
     data = state_file.parent
@@ -170,7 +173,8 @@ def up(
         for service in reversed(started):
             service.stop()
         raise
-    state = StackState(ports, {s_name: s.pid for s_name, s in zip(commands, started, strict=True)}, commands)
+    pids = {s_name: s.pid for s_name, s in zip(commands, started, strict=True)}
+    state = StackState(ports, pids, commands, started)
     _write_state(state, state_file)
     _print_endpoints(ports, created, data)
     return state

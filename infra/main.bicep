@@ -114,15 +114,13 @@ module serviceBus 'modules/servicebus.bicep' = {
     tags: tags
     gradingQueueName: gradingQueueName
     appPrincipalId: identity.outputs.principalId
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
 module eventGrid 'modules/eventgrid.bicep' = {
   name: 'eventgrid'
   scope: rg
-  dependsOn: [
-    storage
-  ]
   params: {
     name: 'evgt-${resourceToken}'
     location: location
@@ -173,15 +171,12 @@ var appSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
 }
 
+// Through its inputs (appSettings, the storage endpoint, the component name) the app deploys after
+// the storage, Service Bus and monitoring modules, so the identity's data roles exist before the
+// host first starts and reads its storage.
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   scope: rg
-  // The identity's data roles must exist before the host first starts and reads its storage.
-  dependsOn: [
-    storage
-    serviceBus
-    monitoring
-  ]
   params: {
     name: 'func-${resourceToken}'
     planName: 'plan-${resourceToken}'

@@ -30,7 +30,7 @@ def report_name(submission: Submission) -> str:
     return f"{slug}-{submission.submission_key[:8]}.docx"
 
 
-def grade_workbook(path: Path, out_dir: Path, stream: TextIO) -> int:
+def grade_workbook(path: Path, out_dir: Path, stream: TextIO, *, list_limit: int = LIST_LIMIT) -> int:
     """Grade every submission in a workbook into reports and summary.json; returns the exit status."""
     from shared.adapters.docx_report import render_report
     from shared.adapters.excel import parse_workbook
@@ -60,6 +60,9 @@ def grade_workbook(path: Path, out_dir: Path, stream: TextIO) -> int:
             print(f"  - {problem}", file=stream)
         return 2
 
+    # Parsing lists every problem; those of one submission are reported with it, once.
+    attributed = {p for s in parsed.submissions for p in s.problems}
+    file_problems = tuple(p for p in parsed.problems if p not in attributed)
     out_dir.mkdir(parents=True, exist_ok=True)
     total = len(parsed.submissions)
     print(f"grading {total} submission(s) from {path} ({parsed.source_format.value} format)", file=stream)
@@ -91,27 +94,31 @@ def grade_workbook(path: Path, out_dir: Path, stream: TextIO) -> int:
             report=name,
         )
         candidates.append(entry)
-        if total > LIST_LIMIT and (number % step == 0 or number == total):
+        if total > list_limit and (number % step == 0 or number == total):
             print(f"  graded {number} of {total}", file=stream)
     summary = {
         "workbook": path.name,
         "format": parsed.source_format.value,
         "bank": {"id": bank.id, "version": bank.version},
         "bands": {"ready": bands.ready, "almost": bands.almost},
-        "problems": [str(p) for p in parsed.problems],
+        "problems": [str(p) for p in file_problems],
         "candidates": candidates,
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    _tell(stream, parsed.problems, candidates, out_dir)
+    _tell(stream, file_problems, candidates, out_dir, list_limit)
     with_problems = [c for c in candidates if c["problems"]]
-    return 1 if failed or parsed.problems or with_problems else 0
+    return 1 if failed or file_problems or with_problems else 0
 
 
 def _tell(
-    stream: TextIO, file_problems: tuple[Problem, ...], candidates: list[dict[str, Any]], out_dir: Path
+    stream: TextIO,
+    file_problems: tuple[Problem, ...],
+    candidates: list[dict[str, Any]],
+    out_dir: Path,
+    list_limit: int,
 ) -> None:
     graded = [c for c in candidates if "verdict" in c]
-    if len(candidates) <= LIST_LIMIT:
+    if len(candidates) <= list_limit:
         for c in graded:
             print(
                 f"  {c['name'] or c['email']}: {c['overall']:.0f}% {c['verdict']} -> {c['report']}",

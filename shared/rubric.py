@@ -115,6 +115,7 @@ def sentences(text: str) -> tuple[tuple[str, ...], ...]:
     )
 
 
+@lru_cache(maxsize=65536)
 def _same(word: str, target: str) -> bool:
     if word == target:
         return True

@@ -9,10 +9,12 @@ the grading, pipeline and benchmark tests build their inputs with them.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from xml.sax.saxutils import escape
 
-from shared.adapters.excel import build_template
+from shared.adapters.excel import build_template, column_letter
 from shared.answer_sheet import (
     CANDIDATE_FIELDS,
     HEADER_ANSWER,
@@ -176,18 +178,95 @@ def xlsx(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
     return _xlsx(sheets)
 
 
-def _xlsx(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
-    from openpyxl import Workbook
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    "{sheets}</Types>"
+)
+_SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+# Style 1 is the built-in date-time format 22, as exports store response times.
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="22" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+)
+_EXCEL_EPOCH = datetime(1899, 12, 30)
 
-    # write_only streams rows, which keeps building large exports fast.
-    workbook = Workbook(write_only=True)
-    for name, table in sheets.items():
-        ws = workbook.create_sheet(name)
-        for line in table:
-            ws.append(list(line))
+
+def _xlsx(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
+    """Write the workbook XML directly: as an export service would, and fast for 50,000 rows."""
+    names = list(sheets)
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    sheet_list = "".join(
+        f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{n}" r:id="rId{n}"/>'
+        for n, name in enumerate(names, start=1)
+    )
+    workbook = f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>{sheet_list}</sheets></workbook>'
+    rels = "".join(
+        f'<Relationship Id="rId{n}" Type="{rel}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+        for n in range(1, len(names) + 1)
+    )
+    rels += f'<Relationship Id="rId{len(names) + 1}" Type="{rel}/styles" Target="styles.xml"/>'
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_SHEET_TYPE}"/>'
+        for n in range(1, len(names) + 1)
+    )
     out = io.BytesIO()
-    workbook.save(out)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES.format(sheets=overrides))
+        archive.writestr("_rels/.rels", _ROOT_RELS)
+        archive.writestr("xl/workbook.xml", workbook)
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{package}">{rels}</Relationships>'
+        )
+        archive.writestr("xl/styles.xml", _STYLES)
+        for n, name in enumerate(names, start=1):
+            archive.writestr(f"xl/worksheets/sheet{n}.xml", _sheet_xml(main, sheets[name]))
     return out.getvalue()
+
+
+def _sheet_xml(namespace: str, table: Sequence[Sequence[object]]) -> str:
+    letters = [column_letter(n) for n in range(1, max((len(r) for r in table), default=0) + 1)]
+    rows = []
+    for r, line in enumerate(table, start=1):
+        cells = "".join(
+            _cell_xml(f"{letters[c]}{r}", value) for c, value in enumerate(line) if value is not None
+        )
+        rows.append(f'<row r="{r}">{cells}</row>')
+    return f'<worksheet xmlns="{namespace}"><sheetData>{"".join(rows)}</sheetData></worksheet>'
+
+
+def _cell_xml(ref: str, value: object) -> str:
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, datetime):
+        serial = (value - _EXCEL_EPOCH).total_seconds() / 86400
+        return f'<c r="{ref}" s="1"><v>{serial}</v></c>'
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
 
 
 def _candidate(candidate: Candidate | Mapping[str, str] | None) -> Candidate:

@@ -160,9 +160,10 @@ class BindingRuntime:
                     entry.setdefault("RowKey", props.get("rowKey"))
                     table.upsert_entity(entry)
         elif binding.type == "serviceBus":
-            self._send_servicebus(connection, str(props.get("queueName") or props.get("topicName")), value)
+            topic = props.get("topicName")
+            self._send_servicebus(connection, str(topic or props.get("queueName")), bool(topic), value)
 
-    def _send_servicebus(self, connection: str, entity: str, value: Any) -> None:
+    def _send_servicebus(self, connection: str, entity: str, is_topic: bool, value: Any) -> None:
         from azure.servicebus import ServiceBusMessage
 
         messages = []
@@ -172,10 +173,10 @@ class BindingRuntime:
             else:
                 messages.append(ServiceBusMessage(_as_bytes(item)))
         with self._sender_lock:
-            sender = self._sender(connection, entity)
+            sender = self._sender(connection, entity, is_topic)
             sender.send_messages(messages)
 
-    def _sender(self, connection: str, entity: str) -> Any:
+    def _sender(self, connection: str, entity: str, is_topic: bool) -> Any:
         from azure.servicebus import ServiceBusClient
 
         key = (connection, entity)
@@ -187,7 +188,8 @@ class BindingRuntime:
                 client = ServiceBusClient(target, DefaultAzureCredential())
             else:
                 client = ServiceBusClient.from_connection_string(target)
-            self._senders[key] = (client, client.get_queue_sender(entity))
+            sender = client.get_topic_sender(entity) if is_topic else client.get_queue_sender(entity)
+            self._senders[key] = (client, sender)
         return self._senders[key][1]
 
     def close(self) -> None:

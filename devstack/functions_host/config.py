@@ -132,7 +132,7 @@ def load_host_options(app_dir: Path) -> HostOptions:
         raise HostConfigError(f"{path}: 'version' must be \"2.0\"")
     try:
         return _host_options(document)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, HostConfigError) as err:
         raise HostConfigError(f"{path}: {err}") from None
 
 

@@ -152,7 +152,7 @@ class ServiceBusTrigger:
     async def _lock_lost(self, message: Any, error: Exception | None) -> None:
         log.warning(
             "The lock of message %s for '%s' was not renewed: %s",
-            getattr(message, "message_id", "?"), self.spec.full_name, error,
+            getattr(message, "message_id", "?"), self.spec.full_name, error or "it expired first",
         )  # fmt: skip
 
     async def _handle(

@@ -180,11 +180,12 @@ class Broker(Handler):
             except Exception:
                 log.exception("error while applying timed rules to %s", entity.path)
 
-    def on_shutdown(self, event: Event) -> None:
+    def on_shutdown(self, _event: ApplicationEvent) -> None:
         """Stop the reactor (injected from the SIGTERM handler)."""
         log.info("shutting down")
         self.injector.close()
-        event.container.stop()
+        if self.container is not None:
+            self.container.stop()
 
     def request_shutdown(self) -> None:
         """Ask the reactor thread to stop; safe from a signal handler or another thread."""

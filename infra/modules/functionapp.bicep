@@ -55,11 +55,14 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
 
-// The connection string is read from the component here, never passed through an output; with
-// local auth off on the component it is only an address: ingestion needs the identity's Entra token.
-var allSettings = union(appSettings, {
-  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
-})
+// A variable loop over the parameter: its keys are known when the deployment starts, which a
+// for-expression needs (the connection string below is only known later).
+var settingsFromMain = [
+  for setting in items(appSettings): {
+    name: setting.key
+    value: setting.value
+  }
+]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   //checkov:skip=CKV_AZURE_225:Zone redundancy on Flex Consumption is offered only in some regions and needs always-ready instances; a readiness grader tolerates a zone outage by retrying.
@@ -98,12 +101,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [
-        for setting in items(allSettings): {
-          name: setting.key
-          value: setting.value
+      // The connection string is read from the component here, never passed through an output; with
+      // local auth off on the component it is only an address: ingestion needs the identity's token.
+      appSettings: concat(settingsFromMain, [
+        {
+          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+          value: appInsights.properties.ConnectionString
         }
-      ]
+      ])
     }
     functionAppConfig: {
       deployment: {

@@ -54,4 +54,4 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output applicationInsightsName string = appInsights.name
-output workspaceName string = workspace.name
+output workspaceId string = workspace.id

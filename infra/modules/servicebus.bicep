@@ -16,6 +16,9 @@ param gradingQueueName string
 @description('Principal id of the app identity, granted data sender and receiver.')
 param appPrincipalId string
 
+@description('Resource id of the Log Analytics workspace that receives the namespace metrics.')
+param workspaceId string
+
 // The app sends (ingest fans out, the sweeper re-sends) and receives (the graders).
 var appRoles = [
   '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39' // Azure Service Bus Data Sender
@@ -65,6 +68,28 @@ resource appRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01'
     }
   }
 ]
+
+// Queue metrics (active and dead-lettered message counts) land in Log Analytics' AzureMetrics
+// table, where docs/runbook.md's queries and alerts read them.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: namespace
+  properties: {
+    workspaceId: workspaceId
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
+}
 
 output name string = namespace.name
 // From the endpoint rather than a hard-coded suffix, so sovereign clouds get their own host name.

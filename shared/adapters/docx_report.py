@@ -21,8 +21,8 @@ _TABLE_STYLE = "Light List Accent 1"
 _BAND_COLOURS = ("#2e7d32", "#ef8f00", "#c62828")
 # Characters XML 1.0 cannot hold; a pasted answer may contain them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# The text width of an A4 page with 2 cm margins; tables stay a millimetre inside it because
-# Word stores widths in twentieths of a point and rounding must not push them over.
+# The text width of an A4 page with 2 cm margins. Table columns add up to 16.9 cm, a millimetre
+# inside, because Word stores widths in twentieths of a point and rounding must not push them over.
 _CM_PAGE_WIDTH = 17.0
 _CHART_DPI = 110
 _CONCEPTS_SHOWN = 4
@@ -106,7 +106,7 @@ def _table(
     from docx.shared import Cm
 
     table = document.add_table(rows=len(rows) + 1, cols=len(header))
-    table.style = document.styles[_TABLE_STYLE]
+    table._tbl.tblPr.style = _style_ids()[_TABLE_STYLE]
     table.autofit = False
     widths = [Cm(w) for w in widths_cm]
     for column, width in zip(table.columns, widths, strict=True):
@@ -135,6 +135,7 @@ _STYLE_NAMES = (
     "List",
     "List 2",
     "Intense Quote",
+    _TABLE_STYLE,
 )
 
 
@@ -147,7 +148,7 @@ def _style_ids() -> dict[str, str]:
 
 
 def _para(document: Any, text: str = "", style: str | None = None) -> Any:
-    """A paragraph in a template style, set by id: python-docx's by-name setter scans every style."""
+    """A paragraph in a template style, set by id: python-docx's style setters scan every style."""
     paragraph = document.add_paragraph(_text(text))
     if style is not None:
         paragraph._p.style = _style_ids()[style]

@@ -121,16 +121,25 @@ def test_health_template_and_openapi_are_anonymous(stack: Stack) -> None:
     assert "/api/uploads" in stack.http.get("/api/openapi.json").json()["paths"]
 
 
-def test_unknown_ids_and_traversal_are_404_problem_details(stack: Stack) -> None:
-    for path in (
-        f"/api/submissions/{'0' * 32}",
-        f"/api/submissions/{'0' * 32}/report",
-        "/api/submissions/..%2F..%2Fhost.json/report",
-        "/api/uploads/..%2F..%2Flocal.settings.json",
-    ):
+def test_unknown_ids_are_404_problem_details(stack: Stack) -> None:
+    for path in (f"/api/submissions/{'0' * 32}", f"/api/submissions/{'0' * 32}/report", "/api/uploads/nope"):
         response = stack.get(path)
         assert response.status_code == 404, path
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_traversal_in_ids_and_names_reaches_nothing(stack: Stack) -> None:
+    for path in (
+        "/api/submissions/..%2F..%2Fhost.json/report",
+        "/api/uploads/..%2F..%2Flocal.settings.sample.json",
+        "/api/digests/..%2F..%2Fhost.json",
+    ):
+        response = stack.get(path)
+        assert response.status_code in (400, 404), path
+        assert b"READYCHECK" not in response.content
+        assert b"extensionBundle" not in response.content
+    found = stack.get("/api/uploads", params={"blob": "../../host.json"})
+    assert found.status_code == 404
 
 
 def test_the_admin_digest_of_today_counts_todays_uploads(stack: Stack) -> None:
@@ -146,7 +155,7 @@ def test_the_admin_digest_of_today_counts_todays_uploads(stack: Stack) -> None:
     assert digest.status_code == 200
     text = _docx_text(digest.content)
     assert f"ReadyCheck daily digest: {today}" in text
-    assert "Ben Carter" in text
+    assert "Who most needs help" in text
     rebuilt = stack.http.post(f"/api/digests/{today}", headers={"x-functions-key": MASTER_KEY})
     assert rebuilt.status_code == 201
     assert stack.get(f"/api/digests/{today}").content == stack.get(f"/api/digests/{today}").content
@@ -171,6 +180,7 @@ def test_a_section_that_always_fails_is_dead_lettered_and_its_submission_fails(s
     entity = table.get_entity(f"sub|{submission_id}", "submission")
     entity.update({"status": "grading", "done": "", "payload0": "not json"})
     table.upsert_entity(entity)
+    table.delete_entity(f"sub|{submission_id}", "result|quiz")
     connection = stack.host.settings["READYCHECK_SERVICEBUS"]
     body = json.dumps({"upload_id": upload_id, "submission_id": submission_id, "section": "quiz"})
     with (

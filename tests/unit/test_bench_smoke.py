@@ -26,7 +26,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_quick_run_reports_every_benchmark_measured_or_unavailable(quick_run: Path) -> None:
     results = json.loads((quick_run / "results.json").read_text())
     stages = results["stages"]
-    assert len(stages) == len(BENCHMARKS)
+    assert {s["stage"] for s in stages} >= {"parse 5,000 rows", "cold start", "digest"}
+    assert len(stages) >= len(BENCHMARKS)
     for stage in stages:
         assert stage["series"] or stage["unavailable"], stage["stage"]
         assert stage["targets"], stage["stage"]

@@ -125,7 +125,8 @@ def _sort_rows_descending(workbook: Workbook) -> None:
         rows.sort(key=lambda r: str(r[0]), reverse=True)
         for r, values in enumerate(rows, start=2):
             for c, value in enumerate(values, start=1):
-                sheet.cell(row=r, column=c, value=value)
+                # cell(..., value=None) would keep the old value, so assign explicitly.
+                sheet.cell(row=r, column=c).value = value
 
 
 def _text_everywhere(workbook: Workbook) -> None:

@@ -123,6 +123,8 @@ def test_tables_fit_the_page_width(document: docx.document.Document) -> None:
     section = document.sections[0]
     usable = section.page_width - section.left_margin - section.right_margin
     for table in document.tables:
+        assert table.style is not None
+        assert table.style.name == "Light List Accent 1"
         assert sum(column.width for column in table.columns) <= usable
 
 

@@ -102,11 +102,19 @@ def bicep_app_settings() -> dict[str, Any]:
     """Every app setting the deployment sets: main.bicep's appSettings plus those the app module adds."""
     settings = dict(parse(MAIN_BICEP)["variables"]["appSettings"]["value"])
     module = parse(FUNCTION_APP_BICEP)
-    union = module["variables"]["allSettings"]["value"]["function"]
-    assert union["type"] == "union"
-    for argument in union["parameters"].values():
-        if isinstance(argument, dict):
-            settings.update(argument)
+    (site,) = [r["config"] for r in module["resources"].values() if r["type"] == "Microsoft.Web/sites"]
+    concat = site["properties"]["siteConfig"]["appSettings"]["function"]
+    assert concat["type"] == "concat"
+    for argument in concat["parameters"].values():
+        if isinstance(argument, list):
+            settings.update({entry["name"]: entry["value"] for entry in argument})
+        else:
+            # The other part is main.bicep's appSettings object, turned into name/value pairs.
+            loop = module["variables"][argument]["value"]["loop_type"]
+            assert loop == {
+                "type": "object",
+                "detail": {"item_name": "setting", "object_name": "appSettings"},
+            }
     return settings
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSubQueue
@@ -19,7 +20,8 @@ from tests.integration.functions_host.conftest import APPS, eventually
 
 pytestmark = pytest.mark.integration
 
-LOCK_SECONDS = 2
+# The SDK's renewer checks once a second, so a lock under ~4 s can expire between checks.
+LOCK_SECONDS = 4
 MAX_DELIVERIES = 3
 
 
@@ -108,7 +110,7 @@ def test_a_function_running_longer_than_the_lock_keeps_its_message(
     servicebus_app: RunningHost, emulator: RunningEmulator, blobs: BlobServiceClient
 ) -> None:
     message_id = uuid.uuid4().hex
-    _send(emulator, ServiceBusMessage(f"sleep:{LOCK_SECONDS * 2.5}", message_id=message_id))
+    _send(emulator, ServiceBusMessage(f"sleep:{LOCK_SECONDS * 2}", message_id=message_id))
     record = eventually(lambda: _record(blobs, message_id), timeout=30)
     assert record["delivery_count"] == 1
     executions = [
@@ -133,3 +135,19 @@ def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliveries(
     assert len(eventually(dead_lettered, timeout=30)) == 1
     failures = [line for line in servicebus_app.log().splitlines() if "(Failed, Id=" in line]
     assert len(failures) == MAX_DELIVERIES
+
+
+def test_a_service_bus_output_binding_sends_to_the_queue(
+    servicebus_app: RunningHost, blobs: BlobServiceClient
+) -> None:
+    text = f"sent-{uuid.uuid4().hex}"
+    assert httpx.post(f"{servicebus_app.base_url}/api/send", content=text).status_code == 202
+
+    def received() -> list[dict[str, Any]]:
+        container = blobs.get_container_client("sb-results")
+        if not container.exists():
+            return []
+        records = [_record(blobs, b.name.removesuffix(".json")) for b in container.list_blobs()]
+        return [r for r in records if r and r["body"] == text]
+
+    assert len(eventually(received)) == 1

@@ -25,6 +25,7 @@ QUEUES: dict[str, dict[str, Any]] = {
     "lock-lost": FAST_LOCK,
     "max-delivery": {"MaxDeliveryCount": 2},
     "ttl-dead-letter": {"DefaultMessageTimeToLive": "PT1S", "DeadLetteringOnMessageExpiration": True},
+    "ttl-message": {},
     "ttl-drop": {"DefaultMessageTimeToLive": "PT1S", "DeadLetteringOnMessageExpiration": False},
     "dedup": {"RequiresDuplicateDetection": True, "DuplicateDetectionHistoryTimeWindow": "PT1M"},
     "no-dedup": {"RequiresDuplicateDetection": False},

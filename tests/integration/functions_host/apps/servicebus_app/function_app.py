@@ -50,3 +50,11 @@ def on_message(msg: func.ServiceBusMessage, record: func.Out[str]) -> None:
             }
         )
     )
+
+
+@app.route(route="send", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@app.service_bus_queue_output(arg_name="outbox", queue_name="%INBOUND_QUEUE%", connection="Bus")
+def send(req: func.HttpRequest, outbox: func.Out[str]) -> func.HttpResponse:
+    """Put the request body on the queue through a Service Bus output binding."""
+    outbox.set(req.get_body().decode())
+    return func.HttpResponse(status_code=202)

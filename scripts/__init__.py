@@ -1,0 +1,1 @@
+"""Operator scripts that drive a running ReadyCheck (never deployed)."""

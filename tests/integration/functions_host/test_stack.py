@@ -1,0 +1,82 @@
+"""The local stack: up brings everything up once and answers, down stops exactly what up started."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from devstack.processes import ServiceStartError, start_process
+from devstack.stack import ROOT, StackPorts, StackState, down, up
+from tests.integration.functions_host.conftest import eventually
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+@pytest.mark.e2e
+def test_the_stack_answers_its_health_route_and_runs_the_blob_trigger(
+    local_stack: tuple[StackState, Path],
+) -> None:
+    state, state_file = local_stack
+    response = httpx.get(f"http://127.0.0.1:{state.ports.http}/api/health", timeout=10)
+    assert response.status_code == 200
+    blobs = BlobServiceClient.from_connection_string(state.ports.azurite.connection_string())
+    blobs.get_blob_client("answer-sheets", "stack-probe.xlsx").upload_blob(b"not a workbook", overwrite=True)
+    log = state_file.parent / "functions.log"
+    eventually(lambda: "Executing 'Functions.ingest_workbook'" in log.read_text(), timeout=30)
+
+
+@pytest.mark.e2e
+def test_running_up_twice_does_not_start_a_second_stack(local_stack: tuple[StackState, Path]) -> None:
+    state, state_file = local_stack
+    again = up(ROOT, state.ports, state_file=state_file)
+    assert again.pids == state.pids
+
+
+@pytest.mark.e2e
+def test_a_taken_port_is_named_with_its_variable(
+    local_stack: tuple[StackState, Path], tmp_path: Path
+) -> None:
+    state, _ = local_stack
+    taken = StackPorts(**{**state.ports.__dict__, "http": state.ports.blob})
+    with pytest.raises(
+        ServiceStartError, match=rf"port {state.ports.blob} \(READYCHECK_HTTP_PORT\) is already in use"
+    ):
+        up(ROOT, taken, state_file=tmp_path / "other" / "stack.json")
+
+
+def test_down_stops_exactly_the_recorded_processes(tmp_path: Path) -> None:
+    recorded = start_process("sleeper", ["sleep", "300"], tmp_path / "sleeper.log")
+    stranger = subprocess.Popen(["sleep", "301"])  # a process down must leave alone
+    state_file = tmp_path / "stack.json"
+    ports = {"http": 1, "blob": 2, "queue": 3, "table": 4, "servicebus": 5}
+    document = {
+        "ports": ports,
+        "pids": {"sleeper": recorded.pid, "reused": stranger.pid},
+        # The stranger's PID is recorded for another command, as after PID reuse.
+        "commands": {"sleeper": "sleep 300", "reused": "azurite"},
+    }
+    state_file.write_text(json.dumps(document))
+    try:
+        assert down(state_file) == ["sleeper"]
+        recorded.process.wait(timeout=10)
+        assert not _alive(recorded.pid)
+        assert stranger.poll() is None
+        assert not state_file.exists()
+    finally:
+        stranger.kill()
+        stranger.wait()
+        recorded.stop()
+
+
+def test_ports_come_from_environment_variables_and_bad_values_are_named() -> None:
+    ports = StackPorts.from_env({"READYCHECK_HTTP_PORT": "7072"})
+    assert (ports.http, ports.blob, ports.servicebus) == (7072, 10000, 5672)
+    with pytest.raises(ServiceStartError, match="READYCHECK_QUEUE_PORT must be a TCP port number"):
+        StackPorts.from_env({"READYCHECK_QUEUE_PORT": "queue"})
