@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared.bank import Bank, Item, ItemKind
@@ -205,9 +205,12 @@ def _as_int(text: str) -> int | None:
 def _as_datetime(text: str) -> datetime | None:
     """A date/time from an Excel serial or a common text form (month first when ambiguous); else None."""
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         pass
+    else:
+        # Naive UTC, so times with and without an offset still compare when ordering duplicates.
+        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
     try:
         serial = float(text)
     except ValueError:
@@ -311,7 +314,6 @@ class _Rules:
     """Lookups and caches shared by every row of one parse (exports repeat the same option texts)."""
 
     def __init__(self, bank: Bank) -> None:
-        self.bank = bank
         self.items = {item.id: item for item in bank.items}
         self.order = {item.id: index for index, item in enumerate(bank.items)}
         self._choices: dict[tuple[str, str], _Choices] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import functools
 import hmac
@@ -31,6 +30,7 @@ from devstack.functions_host.bindings import BindingRuntime
 from devstack.functions_host.blob_trigger import HOSTS_CONTAINER, POISON_QUEUE, BlobTrigger
 from devstack.functions_host.config import HostOptions
 from devstack.functions_host.connections import Connections
+from devstack.functions_host.expressions import resolve_settings
 from devstack.functions_host.indexing import FunctionSpec
 from devstack.functions_host.invoker import InvocationFailed, Invoker
 from devstack.functions_host.logs import HOST_LOGGER
@@ -295,9 +295,11 @@ class LocalHost:
     ) -> Callable[[], Awaitable[None]]:
         async def loop() -> None:
             while not self.stopping.is_set():
-                await poll()
+                found = await poll()
                 self._started(spec)
-                await self._sleep(interval)
+                # Work found means more may be waiting: poll again at once, as the real host does.
+                if not found:
+                    await self._sleep(interval)
 
         return loop
 
@@ -330,8 +332,6 @@ class LocalHost:
 
     def _timer_loop(self, spec: FunctionSpec, hosts: Any) -> Callable[[], Awaitable[None]]:
         async def loop() -> None:
-            from devstack.functions_host.expressions import resolve_settings
-
             schedule = Schedule.parse(
                 resolve_settings(str(spec.trigger.get("schedule", "")), self.settings),
                 self.settings.get("WEBSITE_TIME_ZONE"),
@@ -450,8 +450,3 @@ def _to_response(value: Any) -> Response:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0] if text else ''}"
-
-
-def b64(data: bytes) -> str:
-    """Base64 text, the encoding Functions uses for storage queue messages."""
-    return base64.b64encode(data).decode()

@@ -7,12 +7,13 @@ splits messages into their sections instead and re-encodes only the sections it 
 
 from __future__ import annotations
 
+import functools
 import struct
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from proton import Data, Described, symbol, timestamp, ubyte, uint, ulong
+from proton import Data, Described, ulong
 
 HEADER = 0x70
 DELIVERY_ANNOTATIONS = 0x71
@@ -134,6 +135,50 @@ def encode_section(code: int, value: Any) -> bytes:
     return bytes(data.encode())
 
 
+def _decode_primitive(buf: bytes, pos: int) -> Any:
+    """A header field: the few scalar encodings a header uses, else proton's decoder."""
+    code = buf[pos]
+    if code in (0x40, 0x43):
+        return None if code == 0x40 else 0
+    if code in (0x41, 0x42):
+        return code == 0x41
+    if code in (0x50, 0x52, 0x56):
+        return buf[pos + 1]
+    if code == 0x70:
+        return struct.unpack_from(">I", buf, pos + 1)[0]
+    return decode_value(b"\x00\x53\x77" + buf[pos : _skip_value(buf, pos)])
+
+
+def _list_items(section: bytes) -> list[tuple[int, int]]:
+    """(start, end) offsets of each item of the list a section describes."""
+    pos = _skip_value(section, 1)
+    code = section[pos]
+    if code == 0x45:
+        return []
+    if code == 0xC0:
+        count, pos = section[pos + 2], pos + 3
+    elif code == 0xD0:
+        count, pos = struct.unpack_from(">I", section, pos + 5)[0], pos + 9
+    else:
+        raise MalformedMessageError(f"a list section holds type 0x{code:02x}")
+    items = []
+    for _ in range(count):
+        end = _skip_value(section, pos)
+        items.append((pos, end))
+        pos = end
+    return items
+
+
+def _symbol_text(buf: bytes, start: int, end: int) -> str:
+    """The text of an encoded symbol or string (empty for other types)."""
+    code = buf[start]
+    if code in (0xA3, 0xA1):
+        return buf[start + 2 : end].decode("utf-8", "replace")
+    if code in (0xB3, 0xB1):
+        return buf[start + 5 : end].decode("utf-8", "replace")
+    return ""
+
+
 @dataclass
 class ParsedMessage:
     """An incoming message split into what the broker reads and the bytes it must keep."""
@@ -142,85 +187,157 @@ class ParsedMessage:
     ttl_ms: int | None
     durable: bool
     priority: int | None
-    annotations: dict[Any, Any]
+    # Each sender annotation as (key text, encoded key and value), so it is re-sent byte for byte.
+    annotations: list[tuple[str, bytes]]
     properties: bytes
     application_properties: bytes
     rest: bytes
-    message_id: str | None
+
+    @functools.cached_property
+    def message_id(self) -> str | None:
+        """The message id as text, whatever AMQP type it was sent as (decoded only when asked)."""
+        if not self.properties:
+            return None
+        fields = decode_value(self.properties) or []
+        value = fields[0] if fields else None
+        if value is None:
+            return None
+        if isinstance(value, bytes | memoryview):
+            return bytes(value).hex()
+        return str(value)
 
     @property
     def scheduled_enqueue_ms(self) -> int | None:
         """The ``x-opt-scheduled-enqueue-time`` the sender asked for, in ms since the epoch."""
-        value = self.annotations.get(symbol("x-opt-scheduled-enqueue-time"))
-        return int(value) if value is not None else None
-
-
-def _message_id_text(value: Any) -> str | None:
-    """The message id as text, whatever AMQP type it was sent as."""
-    if value is None:
+        for key, entry in self.annotations:
+            if key == "x-opt-scheduled-enqueue-time":
+                value = decode_value(b"\x00\x53\x77" + entry[_skip_value(entry, 0) :])
+                return int(value) if value is not None else None
         return None
-    if isinstance(value, bytes | memoryview):
-        return bytes(value).hex()
-    return str(value)
+
+
+def _annotation_entries(section: bytes) -> list[tuple[str, bytes]]:
+    """The entries of a message-annotations map, each kept as its encoded bytes."""
+    pos = _skip_value(section, 1)
+    code = section[pos]
+    if code == 0xC1:
+        count, pos = section[pos + 2], pos + 3
+    elif code == 0xD1:
+        count, pos = struct.unpack_from(">I", section, pos + 5)[0], pos + 9
+    else:
+        raise MalformedMessageError(f"message annotations hold type 0x{code:02x}, not a map")
+    entries = []
+    for _ in range(count // 2):
+        key_end = _skip_value(section, pos)
+        end = _skip_value(section, key_end)
+        entries.append((_symbol_text(section, pos, key_end), section[pos:end]))
+        pos = end
+    return entries
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Split an encoded message into header facts, annotations and untouched sections."""
+    raw = bytes(raw)
     ttl: int | None = None
     durable = False
     priority: int | None = None
-    annotations: dict[Any, Any] = {}
+    annotations: list[tuple[str, bytes]] = []
     properties = b""
     application_properties = b""
     rest = bytearray()
-    message_id: str | None = None
     for code, section in split_sections(raw):
         if code == HEADER:
-            header = list(decode_value(section) or []) + [None] * 5
+            header = [_decode_primitive(section, start) for start, _ in _list_items(section)] + [None] * 3
             durable, priority, ttl = bool(header[0]), header[1], header[2]
         elif code == MESSAGE_ANNOTATIONS:
-            annotations = dict(decode_value(section) or {})
+            annotations = _annotation_entries(section)
         elif code == PROPERTIES:
             properties = section
-            fields = decode_value(section) or []
-            message_id = _message_id_text(fields[0] if fields else None)
         elif code == APPLICATION_PROPERTIES:
             application_properties = section
         elif code != DELIVERY_ANNOTATIONS:
             rest += section
     return ParsedMessage(
-        raw=bytes(raw),
+        raw=raw,
         ttl_ms=int(ttl) if ttl is not None else None,
         durable=durable,
         priority=int(priority) if priority is not None else None,
         annotations=annotations,
-        properties=bytes(properties),
-        application_properties=bytes(application_properties),
+        properties=properties,
+        application_properties=application_properties,
         rest=bytes(rest),
-        message_id=message_id,
     )
+
+
+def encode_symbol(text: str) -> bytes:
+    """An AMQP symbol."""
+    data = text.encode("ascii")
+    return (
+        b"\xa3" + bytes([len(data)]) if len(data) < 256 else b"\xb3" + struct.pack(">I", len(data))
+    ) + data
+
+
+def encode_string(text: str) -> bytes:
+    """An AMQP UTF-8 string."""
+    data = text.encode("utf-8")
+    return (
+        b"\xa1" + bytes([len(data)]) if len(data) < 256 else b"\xb1" + struct.pack(">I", len(data))
+    ) + data
+
+
+def encode_long(value: int) -> bytes:
+    """An AMQP long."""
+    return b"\x81" + struct.pack(">q", value)
+
+
+def encode_int(value: int) -> bytes:
+    """An AMQP int."""
+    return b"\x71" + struct.pack(">i", value)
+
+
+def encode_timestamp(seconds: float) -> bytes:
+    """An AMQP timestamp (ms since the epoch) for a ``time.time()`` value."""
+    return b"\x83" + struct.pack(">q", int(seconds * 1000))
+
+
+def encode_uuid(value: uuid.UUID) -> bytes:
+    """An AMQP uuid."""
+    return b"\x98" + value.bytes
+
+
+def _header(parsed: ParsedMessage, delivery_count: int) -> bytes:
+    """A header section with the sender's durable/priority/ttl and the broker's delivery count."""
+    fields = b"".join(
+        (
+            b"\x41" if parsed.durable else b"\x42",
+            b"\x50" + bytes([parsed.priority]) if parsed.priority is not None else b"\x40",
+            b"\x70" + struct.pack(">I", parsed.ttl_ms) if parsed.ttl_ms is not None else b"\x40",
+            b"\x40",
+            b"\x70" + struct.pack(">I", delivery_count),
+        )
+    )
+    return b"\x00\x53\x70\xc0" + bytes([len(fields) + 1, 5]) + fields
+
+
+def _annotations(parsed: ParsedMessage, broker: dict[str, bytes]) -> bytes:
+    """A message-annotations section: the sender's entries the broker does not set, then the broker's."""
+    entries = [entry for key, entry in parsed.annotations if key not in broker]
+    entries += [encode_symbol(key) + value for key, value in broker.items()]
+    body = b"".join(entries)
+    return b"\x00\x53\x72\xd1" + struct.pack(">II", len(body) + 4, 2 * len(entries)) + body
 
 
 def build_message(
     parsed: ParsedMessage,
     *,
     delivery_count: int,
-    broker_annotations: dict[str, Any],
+    broker_annotations: dict[str, bytes],
     extra_application_properties: dict[str, str] | None = None,
 ) -> bytes:
-    """The message as the broker delivers it: new header and annotations, every other byte kept."""
-    header = encode_section(
-        HEADER,
-        [
-            parsed.durable,
-            ubyte(parsed.priority) if parsed.priority is not None else None,
-            uint(parsed.ttl_ms) if parsed.ttl_ms is not None else None,
-            None,
-            uint(delivery_count),
-        ],
-    )
-    annotations = dict(parsed.annotations)
-    annotations.update({symbol(key): value for key, value in broker_annotations.items()})
+    """The message as the broker delivers it: new header and annotations, every other byte kept.
+
+    ``broker_annotations`` maps annotation names to values already encoded (``encode_long`` etc.).
+    """
     application_properties = parsed.application_properties
     if extra_application_properties:
         merged = dict(decode_value(application_properties) or {}) if application_properties else {}
@@ -228,18 +345,13 @@ def build_message(
         application_properties = encode_section(APPLICATION_PROPERTIES, merged)
     return b"".join(
         (
-            header,
-            encode_section(MESSAGE_ANNOTATIONS, annotations),
+            _header(parsed, delivery_count),
+            _annotations(parsed, broker_annotations),
             parsed.properties,
             application_properties,
             parsed.rest,
         )
     )
-
-
-def ms_timestamp(seconds: float) -> Any:
-    """An AMQP timestamp (ms since the epoch) for a ``time.time()`` value."""
-    return timestamp(int(seconds * 1000))
 
 
 def lock_token_tag(token: uuid.UUID) -> bytes:

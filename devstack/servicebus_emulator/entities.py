@@ -10,7 +10,16 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from devstack.servicebus_emulator.amqp_codec import ParsedMessage, build_message, ms_timestamp, parse_message
+from devstack.servicebus_emulator.amqp_codec import (
+    ParsedMessage,
+    build_message,
+    encode_int,
+    encode_long,
+    encode_string,
+    encode_timestamp,
+    encode_uuid,
+    parse_message,
+)
 from devstack.servicebus_emulator.config import QueueConfig
 from devstack.servicebus_emulator.persistence import MessageRow, Persistence
 
@@ -218,17 +227,17 @@ class Entity:
 
     def delivered_bytes(self, msg: StoredMessage, *, peeked: bool = False) -> bytes:
         """The message as a receiver sees it, with the annotations the SDK reads."""
-        annotations: dict[str, Any] = {
-            "x-opt-sequence-number": msg.seq,
-            "x-opt-enqueued-time": ms_timestamp(msg.enqueued_at),
+        annotations = {
+            "x-opt-sequence-number": encode_long(msg.seq),
+            "x-opt-enqueued-time": encode_timestamp(msg.enqueued_at),
         }
         if msg.lock_token is not None and not peeked:
-            annotations["x-opt-locked-until"] = ms_timestamp(msg.locked_until)
-            annotations["x-opt-lock-token"] = msg.lock_token
+            annotations["x-opt-locked-until"] = encode_timestamp(msg.locked_until)
+            annotations["x-opt-lock-token"] = encode_uuid(msg.lock_token)
         if msg.dead_letter_source is not None:
-            annotations["x-opt-deadletter-source"] = msg.dead_letter_source
+            annotations["x-opt-deadletter-source"] = encode_string(msg.dead_letter_source)
         if msg.state == DEFERRED:
-            annotations["x-opt-message-state"] = 1
+            annotations["x-opt-message-state"] = encode_int(1)
         extra = None
         if msg.dead_letter_reason is not None or msg.dead_letter_description is not None:
             extra = {

@@ -37,7 +37,8 @@ var blobsExtensionKey = listKeys('${site.id}/host/default', '2024-04-01').system
 
 resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
   parent: topic
-  name: '${functionName}-${containerName}'
+  // Subscription names allow letters, digits and hyphens only; Python function names have underscores.
+  name: '${replace(functionName, '_', '-')}-${containerName}'
   properties: {
     destination: {
       endpointType: 'WebHook'

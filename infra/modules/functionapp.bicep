@@ -83,7 +83,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   //checkov:skip=CKV_AZURE_17:Client certificates would break Event Grid's webhook deliveries; callers use function keys and, when on, Entra ID.
   //checkov:skip=CKV_AZURE_212:Flex Consumption has no instance count to pin; it scales per function from zero.
   //checkov:skip=CKV_AZURE_222:Public network access is needed for Event Grid's webhook deliveries and for callers outside a virtual network.
-  //checkov:skip=CKV_AZURE_213:App Service health check is not available on Flex Consumption (instances scale to zero); monitoring probes /api/health instead.
+  //checkov:skip=CKV_AZURE_213:App Service health check is not available on Flex Consumption (instances scale to zero); /api/health serves an external probe or an Application Insights availability test instead.
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': 'api' })

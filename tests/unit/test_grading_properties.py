@@ -66,7 +66,7 @@ def answer_sheets(draw: st.DrawFn, bank: Bank = SMALL) -> list[Answer]:
     return answers
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(answer_sheets())
 def test_every_item_scores_between_zero_and_its_maximum(answers: list[Answer]) -> None:
     graded = grade_submission(submission(answers), SMALL)
@@ -76,7 +76,7 @@ def test_every_item_scores_between_zero_and_its_maximum(answers: list[Answer]) -
     assert 0.0 <= readiness.overall <= 100.0
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(answer_sheets(), st.randoms(use_true_random=False))
 def test_permuting_answer_rows_changes_nothing(answers: list[Answer], rng: random.Random) -> None:
     shuffled = list(answers)
