@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -17,7 +18,7 @@ from rapidfuzz import fuzz
 
 from shared.bank import Bank, Item, ItemKind, Section
 from shared.errors import ReadyCheckError
-from shared.rubric import grade_open_answer
+from shared.rubric import Rubric, compile_rubric, grade_with_rubric
 from shared.submission import Answer, Candidate, Submission
 
 # Short answers: a normalised answer this similar to an accepted name is a typo of it ...
@@ -32,6 +33,10 @@ HEDGED_CREDIT = 0.5
 _Frozen = ConfigDict(frozen=True, extra="forbid")
 _VENDOR_PREFIXES = ("microsoft", "azure")
 _SEPARATORS = re.compile(r"\s*(?:/|,|;|\+|&|\n|\band\b|\bor\b|\bplus\b|\bvs\b)\s*")
+_ASIDE = re.compile(r"\([^)]*\)")
+_WORDS = re.compile(r"[a-z0-9]+")
+# Compiled banks kept per (id, version); a worker grades with one or two banks at a time.
+_PLAN_CACHE = 4
 
 
 class GradingError(ReadyCheckError):
@@ -107,9 +112,8 @@ def _status(share: float) -> ItemStatus:
     return ItemStatus.PARTIAL if share > 0 else ItemStatus.WRONG
 
 
-def _choice_text(item: Item, keys: Sequence[str]) -> str:
-    texts = {c.key: c.text for c in item.choices}
-    return "; ".join(f"{k}) {texts[k]}" if k in texts else f"{k}) (not an option)" for k in keys)
+def _choice_text(options: Mapping[str, str], keys: Sequence[str]) -> str:
+    return "; ".join(f"{k}) {options[k]}" if k in options else f"{k}) (not an option)" for k in keys)
 
 
 def _result(
@@ -138,13 +142,83 @@ def key_text(item: Item) -> str:
         return "; ".join(c.label for c in item.concepts)
     if item.kind is ItemKind.SHORT_ANSWER:
         return item.answer[0] if item.answer else item.aliases[0]
-    return _choice_text(item, sorted(item.answer))
+    return _choice_text({c.key: c.text for c in item.choices}, sorted(item.answer))
 
 
-def _grade_choice(item: Item, answer: Answer) -> ItemResult:
+@dataclass(frozen=True, slots=True)
+class _ItemPlan:
+    """What grading an item needs that no answer changes, worked out once per bank."""
+
+    item: Item
+    key_text: str
+    options: dict[str, str]
+    keys: tuple[str, ...]
+    accepted: tuple[str, ...]
+    accepted_inside: tuple[re.Pattern[str], ...]
+    rubric: Rubric | None
+    unanswered: ItemResult
+
+    @classmethod
+    def of(cls, item: Item) -> _ItemPlan:
+        """Normalise the accepted names, compile the rubric and build the unanswered result."""
+        accepted = tuple(dict.fromkeys(normalise_service(a) for a in (*item.answer, *item.aliases)))
+        shown = key_text(item)
+        return cls(
+            item=item,
+            key_text=shown,
+            options={c.key: c.text for c in item.choices},
+            keys=tuple(sorted(item.answer)),
+            accepted=accepted,
+            accepted_inside=tuple(re.compile(rf"\b{re.escape(a)}\b") for a in accepted),
+            rubric=compile_rubric(item.concepts) if item.kind is ItemKind.OPEN_ANSWER else None,
+            unanswered=ItemResult(
+                item_id=item.id,
+                topic=item.topic,
+                section=item.section,
+                kind=item.kind,
+                points=0.0,
+                max_points=item.points,
+                status=ItemStatus.UNANSWERED,
+                feedback=f"Not answered. {item.explanation}",
+                key_text=shown,
+                missing=tuple(c.label for c in item.concepts),
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _BankPlan:
+    """Every item's plan, by section, and the topics a self-rating may name."""
+
+    bank: Bank
+    sections: dict[Section, tuple[_ItemPlan, ...]]
+    topics: frozenset[str]
+
+
+_plans: dict[tuple[str, str], _BankPlan] = {}
+
+
+def _plan(bank: Bank) -> _BankPlan:
+    key = (bank.id, bank.version)
+    plan = _plans.get(key)
+    # The identity check keeps an edited bank that kept its version (tests build such) from a stale plan.
+    if plan is None or plan.bank is not bank:
+        plan = _BankPlan(
+            bank,
+            {s: tuple(_ItemPlan.of(item) for item in bank.items_in(s)) for s in Section},
+            frozenset(t.id for t in bank.topics),
+        )
+        _plans.pop(key, None)
+        _plans[key] = plan
+        while len(_plans) > _PLAN_CACHE:
+            _plans.pop(next(iter(_plans)))
+    return plan
+
+
+def _grade_choice(plan: _ItemPlan, answer: Answer) -> ItemResult:
+    item, key, key_shown = plan.item, plan.keys, plan.key_text
     picked = tuple(sorted({c.strip().upper() for c in answer.choices}))
-    key = tuple(sorted(item.answer))
-    answer_text, key_shown = _choice_text(item, picked), _choice_text(item, key)
+    answer_text = _choice_text(plan.options, picked)
     if item.kind is ItemKind.SINGLE_CHOICE:
         if picked == key:
             return _result(item, 1.0, f"Correct. {item.explanation}", answer_text, key_shown)
@@ -170,7 +244,7 @@ def _grade_choice(item: Item, answer: Answer) -> ItemResult:
 def normalise_service(text: str) -> str:
     """A service name reduced for comparison: case, spacing, punctuation and a vendor prefix gone."""
     plain = unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")
-    words = re.findall(r"[a-z0-9]+", plain)
+    words = _WORDS.findall(plain)
     while len(words) > 1 and words[0] in _VENDOR_PREFIXES:
         words = words[1:]
     return " ".join(words)
@@ -188,11 +262,10 @@ def _closeness(answer: str, accepted: Sequence[str]) -> tuple[float, str]:
     return best
 
 
-def _grade_short(item: Item, answer: Answer) -> ItemResult:
-    accepted = tuple(dict.fromkeys(normalise_service(a) for a in (*item.answer, *item.aliases)))
-    key = key_text(item)
+def _grade_short(plan: _ItemPlan, answer: Answer) -> ItemResult:
+    item, accepted, key = plan.item, plan.accepted, plan.key_text
     text = answer.text.strip()
-    candidates = [normalise_service(text), normalise_service(re.sub(r"\([^)]*\)", " ", text))]
+    candidates = [normalise_service(text), normalise_service(_ASIDE.sub(" ", text))]
     for form in candidates:
         score, _ = _closeness(form, accepted)
         if score == 100.0:
@@ -221,8 +294,7 @@ def _grade_short(item: Item, answer: Answer) -> ItemResult:
                 text,
                 key,
             )
-    contained = [a for a in accepted if re.search(rf"\b{re.escape(a)}\b", candidates[0])]
-    if contained:
+    if any(pattern.search(candidates[0]) for pattern in plan.accepted_inside):
         return _result(
             item,
             1.0,
@@ -245,8 +317,8 @@ def _grade_short(item: Item, answer: Answer) -> ItemResult:
     return _result(item, 0.0, f"The answer is {key}. {item.explanation}", text, key)
 
 
-def _grade_open(item: Item, answer: Answer) -> ItemResult:
-    rubric = grade_open_answer(answer.text, item.concepts)
+def _grade_open(plan: _ItemPlan, rubric_plan: Rubric, answer: Answer) -> ItemResult:
+    rubric = grade_with_rubric(answer.text, rubric_plan)
     covered = tuple(v.concept.label for v in rubric.verdicts if v.state == "explained")
     partly = tuple(v.concept.label for v in rubric.verdicts if v.state in ("thin", "named"))
     wrong = tuple(v.concept.label for v in rubric.verdicts if v.state == "misstated")
@@ -263,55 +335,48 @@ def _grade_open(item: Item, answer: Answer) -> ItemResult:
     if rubric.needs_review:
         lines.append(f"Marked for review: {rubric.review_reason}.")
     return _result(
-        item,
+        plan.item,
         rubric.share,
         " ".join(lines),
         answer.text.strip(),
-        key_text(item),
+        plan.key_text,
         needs_review=rubric.needs_review,
         covered=(*covered, *partly),
         missing=(*wrong, *missing),
     )
 
 
+def _grade(plan: _ItemPlan, answer: Answer | None) -> ItemResult:
+    if answer is None or (not answer.choices and not answer.text.strip()):
+        return plan.unanswered
+    if plan.rubric is not None:
+        return _grade_open(plan, plan.rubric, answer)
+    if plan.item.kind is ItemKind.SHORT_ANSWER:
+        return _grade_short(plan, answer)
+    return _grade_choice(plan, answer)
+
+
 def grade_item(item: Item, answer: Answer | None) -> ItemResult:
     """Grade one item; a missing or blank answer is unanswered and earns nothing."""
-    if answer is None or (not answer.choices and not answer.text.strip()):
-        return ItemResult(
-            item_id=item.id,
-            topic=item.topic,
-            section=item.section,
-            kind=item.kind,
-            points=0.0,
-            max_points=item.points,
-            status=ItemStatus.UNANSWERED,
-            feedback=f"Not answered. {item.explanation}",
-            key_text=key_text(item),
-            missing=tuple(c.label for c in item.concepts),
-        )
-    if item.kind in (ItemKind.SINGLE_CHOICE, ItemKind.MULTIPLE_CHOICE):
-        return _grade_choice(item, answer)
-    if item.kind is ItemKind.SHORT_ANSWER:
-        return _grade_short(item, answer)
-    return _grade_open(item, answer)
+    return _grade(_ItemPlan.of(item), answer)
 
 
-def _confidence(submission: Submission, bank: Bank) -> tuple[tuple[str, int], ...]:
-    topics = {t.id for t in bank.topics}
+def _confidence(submission: Submission, topics: frozenset[str]) -> tuple[tuple[str, int], ...]:
     rated = {topic: level for topic, level in submission.confidence if topic in topics and 1 <= level <= 5}
     return tuple(sorted(rated.items()))
 
 
 def grade_section(submission: Submission, section: Section, bank: Bank) -> SectionResult:
     """Grade one section of a submission; the self-assessment section records the confidence ratings."""
+    plan = _plan(bank)
     answers = {a.item_id: a for a in submission.answers}
     return SectionResult(
         bank_id=bank.id,
         bank_version=bank.version,
         submission_key=submission.submission_key,
         section=section,
-        items=tuple(grade_item(item, answers.get(item.id)) for item in bank.items_in(section)),
-        confidence=_confidence(submission, bank) if section is Section.SELF_ASSESSMENT else (),
+        items=tuple(_grade(item, answers.get(item.item.id)) for item in plan.sections[section]),
+        confidence=_confidence(submission, plan.topics) if section is Section.SELF_ASSESSMENT else (),
     )
 
 

@@ -102,53 +102,131 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in _WORD.findall(_plain(text)) if w not in _DROPPED and w != ",")
 
 
-@lru_cache(maxsize=4096)
-def _phrase(text: str) -> tuple[str, ...]:
-    return tokens(text)
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return stem(word)
 
 
 def sentences(text: str) -> tuple[tuple[str, ...], ...]:
     """The answer as sentences (lines, bullets and clauses after "but"), each as stemmed words."""
     parts = _SENTENCE_BREAK.split(_plain(text))
     return tuple(
-        t for t in (tuple(stem(w) for w in _WORD.findall(p) if w not in _DROPPED) for p in parts) if t
+        t for t in (tuple(_stem(w) for w in _WORD.findall(p) if w not in _DROPPED) for p in parts) if t
     )
 
 
 @lru_cache(maxsize=65536)
-def _same(word: str, target: str) -> bool:
-    if word == target:
-        return True
-    return (
-        len(target) >= FUZZY_TOKEN_MIN_LENGTH
-        and len(word) >= FUZZY_TOKEN_MIN_LENGTH
-        and word[:2] == target[:2]
-        and fuzz.ratio(word, target) >= FUZZY_TOKEN_RATIO
+def _typo(word: str, target: str) -> bool:
+    return fuzz.ratio(word, target, score_cutoff=FUZZY_TOKEN_RATIO) >= FUZZY_TOKEN_RATIO
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    """A synonym or misstatement of the concept at index ``concept``, as stemmed words."""
+
+    concept: int
+    misstatement: bool
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rubric:
+    """An item's concepts with their phrases already split into stemmed words, built once per item."""
+
+    concepts: tuple[Concept, ...]
+    phrases: tuple[_Phrase, ...]
+    # Phrase indexes by first word: a phrase can only occur in an answer that has its first word.
+    by_first_word: dict[str, tuple[int, ...]]
+    words: frozenset[str]
+    # Words long enough to match a typo, by their first two letters (which a typo must keep).
+    fuzzy_words: dict[str, tuple[str, ...]]
+    total_weight: float
+
+
+def compile_rubric(concepts: Sequence[Concept]) -> Rubric:
+    """Split every synonym and misstatement into stemmed words, once rather than per answer."""
+    phrases = tuple(
+        _Phrase(index, misstatement, words)
+        for index, concept in enumerate(concepts)
+        for misstatement, texts in ((True, concept.misstatements), (False, concept.synonyms))
+        for words in (tokens(text) for text in texts)
+        if words
+    )
+    by_first_word: dict[str, list[int]] = {}
+    for index, phrase in enumerate(phrases):
+        by_first_word.setdefault(phrase.words[0], []).append(index)
+    words = frozenset(w for phrase in phrases for w in phrase.words)
+    fuzzy: dict[str, list[str]] = {}
+    for word in sorted(words):
+        if len(word) >= FUZZY_TOKEN_MIN_LENGTH:
+            fuzzy.setdefault(word[:2], []).append(word)
+    return Rubric(
+        tuple(concepts),
+        phrases,
+        {word: tuple(indexes) for word, indexes in by_first_word.items()},
+        words,
+        {prefix: tuple(group) for prefix, group in fuzzy.items()},
+        sum(c.weight for c in concepts),
     )
 
 
-def find(sentence: Sequence[str], phrase: Sequence[str], gap: int) -> list[tuple[int, int]]:
-    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between."""
+def _matches(text: tuple[tuple[str, ...], ...], rubric: Rubric) -> dict[str, frozenset[str]]:
+    """For each rubric word the answer's words that count as it: itself or a typo of a long word."""
+    found: dict[str, set[str]] = {}
+    for word in {w for sentence in text for w in sentence}:
+        if word in rubric.words:
+            found.setdefault(word, set()).add(word)
+        if len(word) >= FUZZY_TOKEN_MIN_LENGTH:
+            for target in rubric.fuzzy_words.get(word[:2], ()):
+                if target != word and _typo(word, target):
+                    found.setdefault(target, set()).add(word)
+    return {target: frozenset(words) for target, words in found.items()}
+
+
+# A phrase with, for each of its words, the answer's words that count as it.
+_Present = tuple[tuple[str, ...], tuple[frozenset[str], ...]]
+
+
+def _present(
+    rubric: Rubric, matches: dict[str, frozenset[str]]
+) -> dict[int, tuple[list[_Present], list[_Present]]]:
+    """Per concept index, its misstatements and synonyms all of whose words occur in the answer."""
+    present: dict[int, tuple[list[_Present], list[_Present]]] = {}
+    for index in sorted({i for word in matches for i in rubric.by_first_word.get(word, ())}):
+        phrase = rubric.phrases[index]
+        accepted = tuple(matches.get(word, frozenset()) for word in phrase.words)
+        if all(accepted):
+            wrong, right = present.setdefault(phrase.concept, ([], []))
+            (wrong if phrase.misstatement else right).append((phrase.words, accepted))
+    return present
+
+
+def find(sentence: Sequence[str], phrase: Sequence[frozenset[str]], gap: int) -> list[tuple[int, int]]:
+    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between.
+
+    Each word of the phrase is given as the set of answer words that count as it.
+    """
     spans: list[tuple[int, int]] = []
     if not phrase:
         return spans
+    first, rest = phrase[0], phrase[1:]
     for start, word in enumerate(sentence):
-        if not _same(word, phrase[0]):
+        if word not in first:
             continue
-        position, matched = start, 1
-        while matched < len(phrase):
+        position = start
+        for accepted in rest:
             found = next(
                 (
                     j
                     for j in range(position + 1, min(len(sentence), position + 2 + gap))
-                    if _same(sentence[j], phrase[matched])
+                    if sentence[j] in accepted
                 ),
                 None,
             )
             if found is None:
                 break
-            position, matched = found, matched + 1
-        if matched == len(phrase):
+            position = found
+        else:
             spans.append((start, position + 1))
     return spans
 
@@ -170,22 +248,24 @@ class _Hits:
     misstated: list[tuple[int, tuple[int, int]]]
 
 
-def _hits(concept: Concept, text: tuple[tuple[str, ...], ...]) -> _Hits:
+def _hits(
+    misstatements: list[_Present], synonyms: list[_Present], text: tuple[tuple[str, ...], ...]
+) -> _Hits:
     hits = _Hits([], [], [])
     for index, sentence in enumerate(text):
         wrong = [
             span
-            for phrase in concept.misstatements
-            for span in find(sentence, _phrase(phrase), MISSTATEMENT_GAP)
-            if not _negated(sentence, span, _phrase(phrase))
+            for phrase, accepted in misstatements
+            for span in find(sentence, accepted, MISSTATEMENT_GAP)
+            if not _negated(sentence, span, phrase)
         ]
         hits.misstated.extend((index, span) for span in wrong)
-        for synonym in concept.synonyms:
-            for span in find(sentence, _phrase(synonym), SYNONYM_GAP):
+        for phrase, accepted in synonyms:
+            for span in find(sentence, accepted, SYNONYM_GAP):
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
                 if any(s[0] < span[1] and span[0] < s[1] for s in wrong):
                     continue
-                negated = _negated(sentence, span, _phrase(synonym))
+                negated = _negated(sentence, span, phrase)
                 (hits.negated if negated else hits.positive).append((index, span))
     return hits
 
@@ -220,9 +300,20 @@ def _explanation_credit(
 
 def grade_open_answer(text: str, concepts: Sequence[Concept]) -> RubricResult:
     """Score an open answer against its rubric concepts; see docs/grading.md for the rules."""
+    return grade_with_rubric(text, compile_rubric(concepts))
+
+
+def grade_with_rubric(text: str, rubric: Rubric) -> RubricResult:
+    """Score an open answer against a compiled rubric, as :func:`grade_open_answer` does."""
     parsed = sentences(text)
-    words = sum(1 for sentence in parsed for word in sentence if word != ",")
-    hits = {c.id: _hits(c, parsed) for c in concepts}
+    words = sum(len(sentence) - sentence.count(",") for sentence in parsed)
+    present = _present(rubric, matches=_matches(parsed, rubric))
+    concepts = rubric.concepts
+    # Most concepts have no phrase in a given answer; only the others are searched sentence by sentence.
+    hits = {
+        c.id: _hits(*present[index], parsed) if index in present else _Hits([], [], [])
+        for index, c in enumerate(concepts)
+    }
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
     for concept in concepts:
@@ -245,7 +336,8 @@ def grade_open_answer(text: str, concepts: Sequence[Concept]) -> RubricResult:
             verdicts.append(ConceptVerdict(concept, 0.0, "misstated"))
         elif found.positive:
             credit, state = max(
-                _explanation_credit(index, parsed[index], covered, concepts_in) for index, _ in found.positive
+                _explanation_credit(index, parsed[index], covered, concepts_in)
+                for index in dict.fromkeys(index for index, _ in found.positive)
             )
             verdicts.append(ConceptVerdict(concept, credit, state))
         elif found.negated:
@@ -253,7 +345,7 @@ def grade_open_answer(text: str, concepts: Sequence[Concept]) -> RubricResult:
             verdicts.append(ConceptVerdict(concept, 0.0, "negated"))
         else:
             verdicts.append(ConceptVerdict(concept, 0.0, "missing"))
-    total = sum(c.weight for c in concepts)
+    total = rubric.total_weight
     share = sum(v.credit * v.concept.weight for v in verdicts) / total if total else 0.0
     if words >= REVIEW_MIN_WORDS and share < REVIEW_MAX_SHARE:
         reasons.append(f"a {words}-word answer matched little of the rubric and may say it in other words")

@@ -37,6 +37,8 @@ class ParseLimits:
     max_columns: int = 500
     max_zip_entries: int = 1_000
     max_compression_ratio: int = 200
+    # Calamine allocates every cell of a sheet's used range: 5M cells stays far below a worker's memory.
+    max_cells: int = 5_000_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ParseLimits:
@@ -51,6 +53,7 @@ class ParseLimits:
             max_columns=_int(env, "READYCHECK_MAX_COLUMNS", d.max_columns, 1),
             max_zip_entries=_int(env, "READYCHECK_MAX_ZIP_ENTRIES", d.max_zip_entries, 1),
             max_compression_ratio=_int(env, "READYCHECK_MAX_COMPRESSION_RATIO", d.max_compression_ratio, 1),
+            max_cells=_int(env, "READYCHECK_MAX_CELLS", d.max_cells, 1),
         )
 
 

@@ -45,7 +45,7 @@ def tcp_round_trips(count: int) -> list[float]:
 
 
 def run(ctx: Context) -> StageResult:
-    """The loopback floor always; the emulator's figures come from engineer 3's servicebus_bench."""
+    """The loopback floor; the emulator's own figures belong to bench/servicebus_bench.py, not yet written."""
     trips = tcp_round_trips(200 if ctx.quick else 2_000)
     floor = Series(
         "baseline: loopback TCP round trip",

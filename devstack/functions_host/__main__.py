@@ -12,6 +12,7 @@ from devstack.functions_host.config import HostConfigError, load_app_settings, l
 from devstack.functions_host.host import HostSettings, LocalHost
 from devstack.functions_host.indexing import load_function_app
 from devstack.functions_host.logs import configure_logging
+from devstack.processes import port_is_open
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     app_dir: Path = args.app_dir.resolve()
+    if not app_dir.is_dir():
+        print(f"error: app directory {app_dir} does not exist", file=sys.stderr)
+        return 2
     try:
         settings, host_section = load_app_settings(app_dir, dict(args.setting), os.environ)
         options = load_host_options(app_dir)
@@ -50,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     port = args.port or int(host_section.get("LocalHttpPort", 7071))
+    if port_is_open(port):
+        print(f"error: port {port} is already in use: stop what uses it or pass --port", file=sys.stderr)
+        return 2
     host = LocalHost(
         HostSettings(app_dir=app_dir, port=port, settings=settings, options=options, functions=functions)
     )

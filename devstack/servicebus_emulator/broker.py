@@ -491,7 +491,7 @@ class Broker(Handler):
         body = request.body if isinstance(request.body, dict) else {}
         entity = self.entities[path]
         try:
-            status, description, response = self._management(entity, operation, body, link)
+            status, description, response = self._management(entity, operation, body)
         except (KeyError, TypeError, ValueError, MalformedMessageError) as err:
             status, description, response = 400, f"Bad request: {err}", None
         log.info("management %s on %s -> %s", operation, path, status)
@@ -503,9 +503,7 @@ class Broker(Handler):
         self._reply(link, request, properties, response)
         self.store.commit()
 
-    def _management(
-        self, entity: Entity, operation: str, body: dict[Any, Any], link: Link
-    ) -> tuple[int, str, Any]:
+    def _management(self, entity: Entity, operation: str, body: dict[Any, Any]) -> tuple[int, str, Any]:
         """Status code, description and response body of one management operation."""
         now = time.time()
         name = operation.removeprefix("com.microsoft:")
@@ -555,9 +553,9 @@ class Broker(Handler):
         if name == "receive-by-sequence-number":
             seqs = [int(s) for s in _elements(body.get("sequence-numbers"))]
             peek_lock = int(body.get("receiver-settle-mode", 1)) == 1
-            found = entity.receive_deferred(seqs, now, None, peek_lock=peek_lock)
-            if len(found) < len(seqs):
+            if not entity.deferred_available(seqs):
                 return 404, "Failed to retrieve one or more deferred messages by sequence number.", None
+            found = entity.receive_deferred(seqs, now, None, peek_lock=peek_lock)
             messages = []
             for msg in found:
                 entry: dict[str, Any] = {"message": entity.delivered_bytes(msg)}

@@ -200,6 +200,13 @@ class Entity:
         else:
             self._remove(msg)
 
+    def deferred_available(self, seqs: list[int]) -> bool:
+        """True when every sequence number names a deferred message that is not locked."""
+        return all(
+            (msg := self.messages.get(seq)) is not None and msg.state == DEFERRED and msg.lock_token is None
+            for seq in seqs
+        )
+
     def receive_deferred(
         self, seqs: list[int], now: float, owner: Any, *, peek_lock: bool
     ) -> list[StoredMessage]:
@@ -244,8 +251,9 @@ class Entity:
                 "DeadLetterReason": msg.dead_letter_reason or "",
                 "DeadLetterErrorDescription": msg.dead_letter_description or "",
             }
-        # The header's delivery-count is the number of earlier deliveries (0 the first time).
-        earlier = msg.delivery_count - 1 if msg.lock_token is not None else msg.delivery_count
+        # The header's delivery-count is the number of earlier deliveries (0 the first time); a message
+        # being delivered has already counted this delivery, a peeked one has not.
+        earlier = msg.delivery_count if peeked else msg.delivery_count - 1
         return build_message(
             msg.parsed,
             delivery_count=max(earlier, 0),

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -59,21 +61,46 @@ _VALUED_CELL = re.compile(_CELL_PREFIX + _INSIDE_CELL + rb"<(?:\w+:)?(?:v|is)\b"
 _VALUED_CELL_IN_A = re.compile(
     _CELL_PREFIX.replace(b"[A-Z]{1,3}", b"A") + _INSIDE_CELL + rb"<(?:\w+:)?(?:v|is)\b", re.S
 )
+_CONTAINER_ERRORS: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,  # an unsupported compression method
+    RuntimeError,  # an encrypted zip entry
+    ValueError,
+    KeyError,
+    SyntaxError,  # xml.etree's ParseError
+)
+# Non-self-closing cells (those that can hold a value) with their reference, and without.
+_VALUED_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})(\d+)\"[^>]*(?<!/)>")
+_OPEN_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*(?<!/)>")
+_OPEN_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"[^>]*(?<!/)>")
+_ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*?)(/?)>")
+_ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
+_CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
+_ANY_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b")
 _FORMULA_CELL = re.compile(_CELL_PREFIX + rb"\s*<(?:\w+:)?f\b")
 
 
 def parse_workbook(data: bytes, bank: Bank, limits: ParseLimits, *, source_name: str = "") -> ParseResult:
     """Parse an uploaded workbook into submissions and located problems, or raise WorkbookRejected."""
+    import fastexcel
+
     label = f"{source_name}: " if source_name else ""
+    # What a damaged or hostile container can make zipfile, zlib, XML parsing and calamine raise.
+    unreadable: tuple[type[Exception], ...] = (*_CONTAINER_ERRORS, fastexcel.FastExcelError)
     try:
         parts = _open_container(data, limits)
         sheets, problems = _read_sheets(data, parts, limits)
         result = parse_sheets(sheets, bank, content_digest=hashlib.sha256(data).hexdigest())
     except WorkbookRejected as rejected:
         raise WorkbookRejected(f"{label}{rejected.message}", rejected.problems) from rejected
-    except Exception as err:  # the promise: any bytes end in a rejection, never a traceback
+    except unreadable as err:
         raise WorkbookRejected(
-            f"{label}the file could not be read as an .xlsx workbook ({type(err).__name__})"
+            f"{label}the file could not be read as an .xlsx workbook ({type(err).__name__}): "
+            "open it in a spreadsheet application and save it again as .xlsx"
         ) from err
     if not problems:
         return result
@@ -216,19 +243,10 @@ def _read_sheets(
             if part is None or part.is_chart or part.path not in archive.namelist():
                 continue
             xml = archive.read(part.path)
-            if not _VALUED_CELL.search(xml):
+            if not _ANY_VALUE.search(xml):
                 continue
+            _check_extent(name, xml, limits)
             sheet = reader.load_sheet(name, header_row=None, dtypes="string")
-            if sheet.total_height > limits.max_rows:
-                raise WorkbookRejected(
-                    f"sheet {name!r} has {sheet.total_height:,} rows, over the limit of {limits.max_rows:,} "
-                    "(setting READYCHECK_MAX_ROWS)"
-                )
-            if sheet.width > limits.max_columns:
-                raise WorkbookRejected(
-                    f"sheet {name!r} has {sheet.width:,} columns, over the limit of {limits.max_columns:,} "
-                    "(setting READYCHECK_MAX_COLUMNS)"
-                )
             first_row, first_col = _data_origin(xml)
             sheets[name] = _frame(sheet.to_pandas(), first_row, first_col)
             problems.extend(_formula_problems(name, xml))
@@ -240,14 +258,72 @@ def _read_sheets(
     return sheets, problems
 
 
+def _check_extent(name: str, xml: bytes, limits: ParseLimits) -> None:
+    """Check the range calamine will allocate against the limits, before it allocates it.
+
+    Calamine allocates the whole used range at once: one valued cell at XFD1048576 in a file of
+    a few hundred bytes would abort the process, so the range is measured on the XML first.
+    """
+    refs = _VALUED_REF.findall(xml)
+    if len(refs) == len(_OPEN_CELL.findall(xml)):
+        rows = {int(digits) for _, digits in refs}
+        rows.update(int(r) for r in _OPEN_ROW.findall(xml))
+        columns = {_column_number(letters.decode()) for letters, _ in refs}
+    else:
+        rows, columns = _walk_positions(xml)
+    if not rows or not columns:
+        return
+    height = max(rows) - min(rows) + 1
+    width = max(columns) - min(columns) + 1
+    if height > limits.max_rows:
+        raise WorkbookRejected(
+            f"sheet {name!r} has {height:,} rows, over the limit of {limits.max_rows:,} "
+            "(setting READYCHECK_MAX_ROWS)"
+        )
+    if width > limits.max_columns:
+        raise WorkbookRejected(
+            f"sheet {name!r} has {width:,} columns, over the limit of {limits.max_columns:,} "
+            "(setting READYCHECK_MAX_COLUMNS)"
+        )
+    if height * width > limits.max_cells:
+        raise WorkbookRejected(
+            f"sheet {name!r} spans {height:,} rows by {width:,} columns ({height * width:,} cells), over the "
+            f"limit of {limits.max_cells:,} cells (setting READYCHECK_MAX_CELLS)"
+        )
+
+
 def _data_origin(xml: bytes) -> tuple[int, int]:
     """The first row and column (1-based) calamine starts a sheet at: its first valued cells."""
     first = _VALUED_CELL.search(xml)
-    first_row = int(first.group(2)) if first else 1
+    if first is None:  # cells without references
+        rows, columns = _walk_positions(xml)
+        return min(rows, default=1), min(columns, default=1)
+    first_row = int(first.group(2))
     if _VALUED_CELL_IN_A.search(xml):
         return first_row, 1
     first_col = min((_column_number(m.group(1).decode()) for m in _VALUED_CELL.finditer(xml)), default=1)
     return first_row, first_col
+
+
+def _walk_positions(xml: bytes) -> tuple[set[int], set[int]]:
+    """Rows and columns of non-empty cells for sheets whose cells omit ``r``, placed as calamine does."""
+    rows: set[int] = set()
+    columns: set[int] = set()
+    row = column = 0
+    for tag, attributes, closed in _ROW_OR_CELL.findall(xml):
+        if tag == b"row":
+            number = _ROW_NUMBER.search(attributes)
+            row, column = (int(number.group(1)) if number else row + 1), 0
+            continue
+        ref = _CELL_REF.search(attributes)
+        if ref:
+            column, row = _column_number(ref.group(1).decode()), int(ref.group(2))
+        else:
+            column += 1
+        if not closed:
+            rows.add(row)
+            columns.add(column)
+    return rows, columns
 
 
 def _column_number(letters: str) -> int:
@@ -337,6 +413,13 @@ def _header(sheet: Worksheet, labels: list[str], widths: list[int]) -> None:
         sheet.cell(row=1, column=column).alignment = Alignment(vertical="center", wrap_text=True)
         sheet.column_dimensions[column_letter(column)].width = width
     sheet.freeze_panes = "A2"
+    # Printed or exported to PDF: landscape, one page wide, the header repeated on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    if sheet.sheet_properties.pageSetUpPr is not None:
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
 
 
 def _protect(sheet: Worksheet) -> None:
@@ -358,6 +441,15 @@ def _answer_cell(sheet: Worksheet, row: int, column: int, *, tall: bool = False)
     cell.fill = PatternFill("solid", fgColor="FFF2CC")
     if tall:
         sheet.row_dimensions[row].height = 150
+
+
+def _fit_row(sheet: Worksheet, row: int, texts: list[tuple[str, int]]) -> None:
+    """Size a row for its wrapped text: Excel and LibreOffice do not grow rows that openpyxl wrote."""
+    lines = max(
+        sum(max(1, math.ceil(len(line) / max(width - 2, 1))) for line in text.split("\n"))
+        for text, width in texts
+    )
+    sheet.row_dimensions[row].height = 15 * lines + 3
 
 
 def _instructions(sheet: Worksheet, bank: Bank) -> None:
@@ -449,10 +541,14 @@ def _item_sheet(
         _put(sheet, row, 1, item.id, alignment=wrap)
         _put(sheet, row, 2, item.topic, alignment=wrap)
         _put(sheet, row, 3, item.prompt, alignment=wrap)
+        wrapped = [(item.prompt, widths[2])]
         if choices:
             options = "\n".join(choice_label(c.key, c.text) for c in item.choices)
             _put(sheet, row, 4, options, alignment=wrap)
+            wrapped.append((options, widths[3]))
         _answer_cell(sheet, row, answer_column, tall=long)
+        if not long:
+            _fit_row(sheet, row, wrapped)
         cell = f"{column_letter(answer_column)}{row}"
         if item.kind is ItemKind.SINGLE_CHOICE:
             keys = ",".join(c.key for c in item.choices)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import random
+import re
+import string
 import zipfile
 from collections.abc import Callable
 from datetime import datetime
@@ -333,6 +335,49 @@ def test_exceeding_a_limit_is_a_clear_rejection(
     assert expected in rejection(filled, bank, limits).message
 
 
+def _with_far_cell(ref: str) -> bytes:
+    """A few-hundred-byte export with one extra valued cell at ``ref``."""
+    data = xlsx({"S": [["Timestamp", "Email Address"], ["2026-11-20", "a@x.com"]]})
+    row = ref.lstrip(string.ascii_uppercase)
+    far = f'<row r="{row}"><c r="{ref}"><v>1</v></c></row></sheetData>'.encode()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    return _replace_part(data, "xl/worksheets/sheet1.xml", sheet.replace(b"</sheetData>", far))
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("XFD1048576", "has 1,048,576 rows, over the limit of 100,000"),
+        ("XFD1", "has 16,384 columns, over the limit of 500"),
+        (
+            "SF100000",
+            "spans 100,000 rows by 500 columns (50,000,000 cells), over the limit of 5,000,000 cells",
+        ),
+    ],
+)
+def test_a_far_away_cell_is_rejected_before_the_reader_allocates_its_range(
+    bank: Bank, ref: str, expected: str
+) -> None:
+    data = _with_far_cell(ref)
+    assert len(data) < 2000
+    assert expected in rejection(data, bank).message
+
+
+def test_the_cell_limit_is_a_setting() -> None:
+    assert ParseLimits.from_env({"READYCHECK_MAX_CELLS": "1000"}).max_cells == 1000
+
+
+def test_cells_without_references_are_placed_like_the_reader_places_them(bank: Bank) -> None:
+    data = google_forms_export(bank, [{"email": "g@x.com", "answers": ANSWERS}], items=list(ANSWERS))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    unreferenced = re.sub(rb' r="[A-Z]+\d+"', b"", sheet)
+    assert b'<c r="' not in unreferenced
+    result = parse_workbook(_replace_part(data, "xl/worksheets/sheet1.xml", unreferenced), bank, LIMITS)
+    assert answers_of(result) == EXPECTED
+
+
 @pytest.fixture(scope="module")
 def big_export(bank: Bank) -> bytes:
     items = ["py-decorator-wraps", "pd-memory", "map-iam"]
@@ -368,6 +413,47 @@ def test_corrupted_workbook_bytes_never_raise_anything_but_a_rejection(data: st.
         parse_workbook(bytes(original[:cut]), bank, LIMITS)
     except WorkbookRejected as rejected:
         assert rejected.message  # noqa: PT017 - the property is about which exception type escapes
+
+
+_HEADERS = st.sampled_from(
+    [
+        "ID",
+        "Start time",
+        "Completion time",
+        "Email",
+        "Name",
+        "Timestamp",
+        "Email Address",
+        "Item ID",
+        "Your answer",
+    ]
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2100, 1, 1)),
+    st.sampled_from(["B", "A; C;", "anonymous", "a@x.com", "7", "py-decorator-wraps"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_HEADERS, min_size=1, max_size=6),
+    st.lists(st.lists(_VALUES, max_size=6), max_size=6),
+    st.sampled_from(["Sheet1", "Candidate", "Quiz"]),
+)
+def test_random_cell_values_in_a_real_workbook_never_raise_anything_but_a_rejection(
+    header: list[str], rows: list[list[object]], sheet: str
+) -> None:
+    data = xlsx({sheet: [header, *rows]})
+    try:
+        parse_workbook(data, load_bank(), LIMITS)
+    except WorkbookRejected as rejected:
+        # A well-formed workbook is always read; only its content may be rejected.
+        assert "could not be read" not in rejected.message  # noqa: PT017
 
 
 _SMALL: list[bytes] = []

@@ -109,6 +109,8 @@ def test_question_cells_wrap_in_wide_columns(template: Workbook) -> None:
     assert quiz.column_dimensions["C"].width >= 60
     assert quiz["C2"].alignment.wrap_text
     assert quiz["D2"].alignment.wrap_text
+    # Four options, one per line: the row is sized so none of them overlaps the next row.
+    assert quiz.row_dimensions[2].height >= 4 * 15
 
 
 def test_bank_text_that_looks_like_a_formula_is_written_as_text(bank: Bank) -> None:

@@ -28,7 +28,7 @@ def eventually(probe: Callable[[], T], timeout: float = 20.0, interval: float = 
     return value
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def storage_settings(storage_connection_string: str) -> dict[str, str]:
     """Settings pointing the test apps' connections at the session's Azurite, with fast polling."""
     return {
@@ -39,24 +39,40 @@ def storage_settings(storage_connection_string: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def blobs(storage_connection_string: str) -> BlobServiceClient:
     """A blob service client on the session's Azurite."""
     return BlobServiceClient.from_connection_string(storage_connection_string)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def queues(storage_connection_string: str) -> QueueServiceClient:
     """A queue service client on the session's Azurite."""
     return QueueServiceClient.from_connection_string(storage_connection_string)
+
+
+def create_containers(blobs: BlobServiceClient, *names: str) -> None:
+    """Create containers that do not exist yet."""
+    for name in names:
+        if not blobs.get_container_client(name).exists():
+            blobs.create_container(name)
 
 
 @pytest.fixture
 def storage_app(
     functions_host: Callable[..., RunningHost], storage_settings: dict[str, str], blobs: BlobServiceClient
 ) -> RunningHost:
-    """The storage test app on a fresh host, its trigger containers created."""
-    for container in ("inbox", "events"):
-        if not blobs.get_container_client(container).exists():
-            blobs.create_container(container)
+    """The storage test app on a fresh host (its log holds only this test's work)."""
+    create_containers(blobs, "inbox", "events")
     return functions_host(APPS / "storage_app", storage_settings)
+
+
+@pytest.fixture(scope="module")
+def shared_storage_app(
+    module_functions_host: Callable[..., RunningHost],
+    storage_settings: dict[str, str],
+    blobs: BlobServiceClient,
+) -> RunningHost:
+    """The storage test app on one host for a module's tests that do not read the host's log."""
+    create_containers(blobs, "inbox", "events")
+    return module_functions_host(APPS / "storage_app", storage_settings)

@@ -6,6 +6,8 @@ These need no services; they live beside the host's integration tests because th
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +31,10 @@ from devstack.functions_host.indexing import load_function_app
 from devstack.functions_host.provisioning import required_resources
 from devstack.functions_host.routes import RouteTemplate
 from devstack.functions_host.timer_trigger import Schedule, is_past_due
+from devstack.processes import free_port
 from tests.integration.functions_host.conftest import APPS
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(
@@ -166,3 +171,28 @@ def test_the_resources_an_app_needs_come_from_its_bindings() -> None:
     assert {"inbox", "events", "copies", "timer-runs", "processed"} <= resources.containers["Storage"]
     assert resources.queues["Storage"] == {"work", "work-done"}
     assert resources.tables["Storage"] == {"items"}
+
+
+PYTHON_RUNTIME = '{"Values": {"FUNCTIONS_WORKER_RUNTIME": "python"}}'
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "FUNCTIONS_WORKER_RUNTIME is missing"),
+        ({"local.settings.json": PYTHON_RUNTIME}, "function_app.py does not exist"),
+        ({"host.json": '{"version": "1.0"}'}, "host.json: 'version' must be \"2.0\""),
+    ],
+)
+def test_a_host_that_cannot_start_says_why_in_one_line(
+    tmp_path: Path, files: dict[str, str], message: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    argv = [sys.executable, "-m", "devstack.functions_host", "--app-dir", str(tmp_path)]
+    run = subprocess.run(
+        [*argv, "--port", str(free_port())], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+    )
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr

@@ -14,9 +14,11 @@ from tests.integration.functions_host.conftest import APPS
 pytestmark = pytest.mark.integration
 
 
-def test_route_parameters_query_headers_and_body_reach_the_function(storage_app: RunningHost) -> None:
+def test_route_parameters_query_headers_and_body_reach_the_function(shared_storage_app: RunningHost) -> None:
     response = httpx.post(
-        f"{storage_app.base_url}/api/echo/hello/a/b/c?x=1", headers={"x-probe": "yes"}, content=b"payload"
+        f"{shared_storage_app.base_url}/api/echo/hello/a/b/c?x=1",
+        headers={"x-probe": "yes"},
+        content=b"payload",
     )
     assert response.status_code == 200
     assert response.json() == {
@@ -28,49 +30,51 @@ def test_route_parameters_query_headers_and_body_reach_the_function(storage_app:
     }
 
 
-def test_optional_and_catch_all_parameters_may_be_left_out(storage_app: RunningHost) -> None:
-    response = httpx.get(f"{storage_app.base_url}/api/echo")
+def test_optional_and_catch_all_parameters_may_be_left_out(shared_storage_app: RunningHost) -> None:
+    response = httpx.get(f"{shared_storage_app.base_url}/api/echo")
     assert response.status_code == 200
     assert response.json()["route"] == {}
 
 
-def test_a_route_constraint_that_does_not_match_gives_404(storage_app: RunningHost) -> None:
-    assert httpx.get(f"{storage_app.base_url}/api/items/not-a-number").status_code == 404
+def test_a_route_constraint_that_does_not_match_gives_404(shared_storage_app: RunningHost) -> None:
+    assert httpx.get(f"{shared_storage_app.base_url}/api/items/not-a-number").status_code == 404
 
 
-def test_a_method_the_function_does_not_allow_gives_404(storage_app: RunningHost) -> None:
-    assert httpx.delete(f"{storage_app.base_url}/api/echo").status_code == 404
+def test_a_method_the_function_does_not_allow_gives_404(shared_storage_app: RunningHost) -> None:
+    assert httpx.delete(f"{shared_storage_app.base_url}/api/echo").status_code == 404
 
 
-def test_a_path_outside_the_route_prefix_gives_404(storage_app: RunningHost) -> None:
-    assert httpx.get(f"{storage_app.base_url}/echo").status_code == 404
+def test_a_path_outside_the_route_prefix_gives_404(shared_storage_app: RunningHost) -> None:
+    assert httpx.get(f"{shared_storage_app.base_url}/echo").status_code == 404
 
 
-def test_table_input_reads_the_row_the_route_parameter_names(storage_app: RunningHost) -> None:
-    stored = httpx.put(f"{storage_app.base_url}/api/items/42", json={"colour": "teal"})
+def test_table_input_reads_the_row_the_route_parameter_names(shared_storage_app: RunningHost) -> None:
+    stored = httpx.put(f"{shared_storage_app.base_url}/api/items/42", json={"colour": "teal"})
     assert (stored.status_code, stored.text) == (200, "stored")
-    response = httpx.get(f"{storage_app.base_url}/api/items/42")
+    response = httpx.get(f"{shared_storage_app.base_url}/api/items/42")
     assert response.status_code == 200
     assert response.json() | {"colour": "teal", "RowKey": "42"} == response.json()
-    assert httpx.get(f"{storage_app.base_url}/api/items/43").status_code == 404
+    assert httpx.get(f"{shared_storage_app.base_url}/api/items/43").status_code == 404
 
 
 def test_blob_input_and_output_bindings_copy_a_blob(
-    storage_app: RunningHost, blobs: BlobServiceClient
+    shared_storage_app: RunningHost, blobs: BlobServiceClient
 ) -> None:
     blobs.get_blob_client("inbox", "letter.bin").upload_blob(b"hello", overwrite=True)
-    assert httpx.post(f"{storage_app.base_url}/api/copy/letter.bin").status_code == 201
+    assert httpx.post(f"{shared_storage_app.base_url}/api/copy/letter.bin").status_code == 201
     assert blobs.get_blob_client("copies", "letter.bin").download_blob().readall() == b"HELLO"
 
 
-def test_every_level_is_open_when_no_keys_are_configured(storage_app: RunningHost) -> None:
-    assert httpx.get(f"{storage_app.base_url}/api/secret").text == "admin ok"
+def test_every_level_is_open_when_no_keys_are_configured(shared_storage_app: RunningHost) -> None:
+    assert httpx.get(f"{shared_storage_app.base_url}/api/secret").text == "admin ok"
 
 
-@pytest.fixture
-def keyed_app(functions_host: Callable[..., RunningHost], storage_settings: dict[str, str]) -> RunningHost:
+@pytest.fixture(scope="module")
+def keyed_app(
+    module_functions_host: Callable[..., RunningHost], storage_settings: dict[str, str]
+) -> RunningHost:
     keys = {"FUNCTIONS_HOST_MASTER_KEY": "master-key", "FUNCTIONS_HOST_FUNCTION_KEYS": "fn-key-1,fn-key-2"}
-    return functions_host(APPS / "storage_app", storage_settings | keys)
+    return module_functions_host(APPS / "storage_app", storage_settings | keys)
 
 
 def test_anonymous_functions_pass_without_a_key_when_keys_are_configured(keyed_app: RunningHost) -> None:

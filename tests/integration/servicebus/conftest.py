@@ -10,7 +10,8 @@ from azure.servicebus import ServiceBusClient
 
 from tests.fixtures.servicebus import RunningEmulator, StartEmulator
 
-FAST_LOCK = {"LockDuration": "PT1S", "MaxDeliveryCount": 10}
+FAST_LOCK = {"LockDuration": "PT0.5S", "MaxDeliveryCount": 10}
+SHORT_TTL = "PT0.5S"
 QUEUES: dict[str, dict[str, Any]] = {
     "roundtrip": {},
     "batch": {},

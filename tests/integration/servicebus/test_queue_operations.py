@@ -54,8 +54,10 @@ def test_a_message_arrives_with_every_property_and_its_exact_bytes(client: Servi
     )
     assert got.time_to_live == timedelta(minutes=5)
     assert got.delivery_count == 0
-    assert got.sequence_number is not None and got.sequence_number >= 1
-    assert got.enqueued_time_utc is not None and locked_until is not None
+    assert got.sequence_number is not None
+    assert got.sequence_number >= 1
+    assert got.enqueued_time_utc is not None
+    assert locked_until is not None
     assert locked_until > got.enqueued_time_utc
 
 
@@ -89,7 +91,8 @@ def test_batches_and_lists_arrive_as_separate_messages_in_order(client: ServiceB
     assert [str(m) for m in got] == [f"batch-{i}" for i in range(5)] + [f"list-{i}" for i in range(3)]
     assert [m.application_properties[b"i"] for m in got[:5]] == list(range(5))
     seqs = [m.sequence_number for m in got]
-    assert seqs == sorted(seqs) and len(set(seqs)) == 8
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 8
 
 
 def test_receive_and_delete_removes_the_message_on_delivery(client: ServiceBusClient) -> None:
@@ -100,7 +103,7 @@ def test_receive_and_delete_removes_the_message_on_delivery(client: ServiceBusCl
         first = receiver.receive_messages(max_message_count=1, max_wait_time=5)
     with client.get_queue_receiver("receive-and-delete", receive_mode=mode, max_wait_time=1) as receiver:
         second = receiver.receive_messages(max_message_count=1, max_wait_time=1)
-    assert [str(m) for m in first] == ["once"]
+    assert [(str(m), m.delivery_count) for m in first] == [("once", 0)]
     assert second == []
 
 
@@ -150,7 +153,8 @@ def test_a_deferred_message_is_only_received_by_its_sequence_number(client: Serv
         receiver.defer_message(got)
         assert receiver.receive_messages(max_message_count=1, max_wait_time=0.5) == []
         [deferred] = receiver.receive_deferred_messages([got.sequence_number])
-        assert str(deferred) == "later" and deferred.lock_token is not None
+        assert str(deferred) == "later"
+        assert deferred.lock_token is not None
         # Deferred messages settle through $management update-disposition.
         receiver.complete_message(deferred)
         assert receiver.peek_messages(max_message_count=5, sequence_number=got.sequence_number) == []
@@ -176,7 +180,8 @@ def test_renewing_a_lock_moves_its_expiry_forward(client: ServiceBusClient) -> N
         [got] = receiver.receive_messages(max_message_count=1, max_wait_time=5)
         before = got.locked_until_utc
         receiver.renew_message_lock(got)
-        assert got.locked_until_utc is not None and before is not None
+        assert got.locked_until_utc is not None
+        assert before is not None
         assert got.locked_until_utc > before
         receiver.complete_message(got)
 

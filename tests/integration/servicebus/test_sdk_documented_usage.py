@@ -58,7 +58,9 @@ def test_sample_schedule_and_cancel(sb: RunningEmulator) -> None:
         sender = servicebus_client.get_queue_sender(queue_name=queue_name)
         with sender:
             scheduled_time_utc = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)
-            sequence_number = sender.schedule_messages(ServiceBusMessage("Message to be scheduled"), scheduled_time_utc)
+            sequence_number = sender.schedule_messages(
+                ServiceBusMessage("Message to be scheduled"), scheduled_time_utc
+            )
             sequence_numbers = sender.schedule_messages(
                 [ServiceBusMessage("Scheduled and cancelled") for _ in range(2)], scheduled_time_utc
             )

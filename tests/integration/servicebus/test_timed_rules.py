@@ -18,7 +18,7 @@ def test_an_expired_lock_makes_the_message_available_again(client: ServiceBusCli
         sender.send_messages(ServiceBusMessage("slow worker"))
     with client.get_queue_receiver("lock-expiry", max_wait_time=5) as receiver:
         [first] = receiver.receive_messages(max_message_count=1, max_wait_time=5)
-        # The queue's lock is one second: wait past it without settling.
+        # The queue's lock is half a second: wait past it without settling.
         [second] = receiver.receive_messages(max_message_count=1, max_wait_time=5)
         receiver.complete_message(second)
     assert first.sequence_number == second.sequence_number
@@ -31,7 +31,7 @@ def test_settling_after_the_lock_expired_raises_message_lock_lost(client: Servic
         sender.send_messages(ServiceBusMessage("too late"))
     with client.get_queue_receiver("lock-lost", max_wait_time=5) as receiver:
         [got] = receiver.receive_messages(max_message_count=1, max_wait_time=5)
-        time.sleep(1.3)
+        time.sleep(0.7)
         with pytest.raises(MessageLockLostError):
             receiver.complete_message(got)
         [again] = receiver.receive_messages(max_message_count=1, max_wait_time=5)
@@ -58,7 +58,7 @@ def test_exceeding_max_delivery_count_dead_letters_the_message(client: ServiceBu
 def test_an_expired_message_is_dead_lettered_when_the_queue_says_so(client: ServiceBusClient) -> None:
     with client.get_queue_sender("ttl-dead-letter") as sender:
         sender.send_messages(ServiceBusMessage("stale"))
-    time.sleep(1.3)
+    time.sleep(0.7)
     with client.get_queue_receiver("ttl-dead-letter", max_wait_time=1) as receiver:
         assert receiver.receive_messages(max_message_count=1, max_wait_time=0.5) == []
     with client.get_queue_receiver("ttl-dead-letter", sub_queue=DLQ, max_wait_time=5) as receiver:
@@ -82,7 +82,7 @@ def test_a_message_ttl_shorter_than_the_queue_default_wins(client: ServiceBusCli
 def test_an_expired_message_is_dropped_when_dead_lettering_on_expiry_is_off(client: ServiceBusClient) -> None:
     with client.get_queue_sender("ttl-drop") as sender:
         sender.send_messages(ServiceBusMessage("gone"))
-    time.sleep(1.3)
+    time.sleep(0.7)
     with client.get_queue_receiver("ttl-drop", max_wait_time=1) as receiver:
         assert receiver.receive_messages(max_message_count=1, max_wait_time=0.5) == []
     with client.get_queue_receiver("ttl-drop", sub_queue=DLQ, max_wait_time=1) as receiver:
@@ -134,10 +134,10 @@ def test_a_scheduled_message_is_not_delivered_before_its_time(client: ServiceBus
 
 
 def test_a_cancelled_scheduled_message_is_never_delivered(client: ServiceBusClient) -> None:
-    due = datetime.now(UTC) + timedelta(seconds=1)
+    due = datetime.now(UTC) + timedelta(seconds=1.5)
     with client.get_queue_sender("cancel-scheduled") as sender:
         [seq] = sender.schedule_messages(ServiceBusMessage("cancelled"), due)
         sender.cancel_scheduled_messages(seq)
-    time.sleep(1.2)
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.2)
     with client.get_queue_receiver("cancel-scheduled", max_wait_time=1) as receiver:
         assert receiver.receive_messages(max_message_count=1, max_wait_time=0.5) == []
