@@ -7,6 +7,7 @@ Exit status: 0 when every benchmark ran (targets may be missed: the results say 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     ctx.inputs.mkdir(parents=True, exist_ok=True)
     results: list[StageResult] = []
     failed = False
+    # The machine is shared: the load average tells a reader how far absolute figures are inflated.
+    load_at_start = round(os.getloadavg()[0], 2)
     for name in args.only or list(BENCHMARKS):
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         start = time.monotonic()
@@ -63,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  [{target.verdict}] {result.stage}: {target.text}: {target.measured}")
             if result.unavailable:
                 print(f"  not available: {result.unavailable}")
-    written = write_all(ctx.out, results, {"repeat": repeat, "quick": args.quick})
+    meta = {"repeat": repeat, "quick": args.quick, "load_average_at_start": load_at_start}
+    written = write_all(ctx.out, results, meta)
     print("wrote " + ", ".join(str(p) for p in written))
     return 1 if failed else 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ def write_all(out: Path, stages: Sequence[StageResult], meta: dict[str, Any]) ->
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {_cpu_count()} cores",
+        "load_average_at_end": round(os.getloadavg()[0], 2),
     }
     json_path, md_path, png_path = out / "results.json", out / "results.md", out / "pipeline.png"
     json_path.write_text(json.dumps({"meta": meta, "stages": [s.to_dict() for s in stages]}, indent=2) + "\n")
@@ -28,8 +30,6 @@ def write_all(out: Path, stages: Sequence[StageResult], meta: dict[str, Any]) ->
 
 
 def _cpu_count() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 
@@ -44,7 +44,8 @@ def markdown(stages: Sequence[StageResult], meta: dict[str, Any]) -> str:
     lines = [
         "# ReadyCheck benchmark results",
         "",
-        f"Run {meta['finished']} on {meta['machine']}, Python {meta['python']}; "
+        f"Run {meta['finished']} on {meta['machine']}, Python {meta['python']} (1-minute load average "
+        f"{meta['load_average_at_start']} at the start, {meta['load_average_at_end']} at the end); "
         f"{meta['repeat']} repetition(s) per measurement{', --quick inputs' if meta['quick'] else ''}. "
         "Medians; the machine is shared, so compare figures within one run.",
         "",

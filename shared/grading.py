@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
@@ -145,7 +146,8 @@ def key_text(item: Item) -> str:
     return _choice_text({c.key: c.text for c in item.choices}, sorted(item.answer))
 
 
-@dataclass(frozen=True, slots=True)
+# Identity, not field, equality: plans key the result caches below and are built once per bank.
+@dataclass(frozen=True, slots=True, eq=False)
 class _ItemPlan:
     """What grading an item needs that no answer changes, worked out once per bank."""
 
@@ -215,9 +217,10 @@ def _plan(bank: Bank) -> _BankPlan:
     return plan
 
 
-def _grade_choice(plan: _ItemPlan, answer: Answer) -> ItemResult:
+# A choice item's result depends only on the options picked, and a cohort picks few combinations.
+@lru_cache(maxsize=16384)
+def _grade_choice(plan: _ItemPlan, picked: tuple[str, ...]) -> ItemResult:
     item, key, key_shown = plan.item, plan.keys, plan.key_text
-    picked = tuple(sorted({c.strip().upper() for c in answer.choices}))
     answer_text = _choice_text(plan.options, picked)
     if item.kind is ItemKind.SINGLE_CHOICE:
         if picked == key:
@@ -262,9 +265,10 @@ def _closeness(answer: str, accepted: Sequence[str]) -> tuple[float, str]:
     return best
 
 
-def _grade_short(plan: _ItemPlan, answer: Answer) -> ItemResult:
+# Many candidates write the same service name the same way.
+@lru_cache(maxsize=16384)
+def _grade_short(plan: _ItemPlan, text: str) -> ItemResult:
     item, accepted, key = plan.item, plan.accepted, plan.key_text
-    text = answer.text.strip()
     candidates = [normalise_service(text), normalise_service(_ASIDE.sub(" ", text))]
     for form in candidates:
         score, _ = _closeness(form, accepted)
@@ -352,8 +356,8 @@ def _grade(plan: _ItemPlan, answer: Answer | None) -> ItemResult:
     if plan.rubric is not None:
         return _grade_open(plan, plan.rubric, answer)
     if plan.item.kind is ItemKind.SHORT_ANSWER:
-        return _grade_short(plan, answer)
-    return _grade_choice(plan, answer)
+        return _grade_short(plan, answer.text.strip())
+    return _grade_choice(plan, tuple(sorted({c.strip().upper() for c in answer.choices})))
 
 
 def grade_item(item: Item, answer: Answer | None) -> ItemResult:

@@ -104,12 +104,7 @@ def ingest_blob(services: Services, blob_name: str) -> str | None:
         return upload_id
     limit = settings.limits.max_upload_bytes
     if info.size > limit:
-        _reject(
-            services,
-            upload_id,
-            f"the file is {info.size:,} bytes; the limit is {limit:,} bytes",
-            [Problem(sheet="(file)", row=None, column=None, message=f"file larger than {limit:,} bytes")],
-        )
+        _reject(services, upload_id, f"the file is {info.size:,} bytes; the limit is {limit:,} bytes", [])
         return upload_id
     data = services.blobs.read(settings.answer_sheets_container, blob_name)
     try:
@@ -207,6 +202,8 @@ def _insert_if_absent(services: Services, partition: str, row: str, props: dict[
 def _reject(
     services: Services, upload_id: str, message: str, problems: tuple[Problem, ...] | list[Problem]
 ) -> None:
+    # A rejection always lists at least one problem, even when the parser could only say why.
+    problems = list(problems) or [Problem(sheet="(file)", row=None, column=None, message=message)]
     upload = services.tables.get(upload_partition(upload_id), UPLOAD_ROW)
     services.tables.upsert(
         upload_partition(upload_id),

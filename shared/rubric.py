@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import filterfalse
 
 from rapidfuzz import fuzz
 
@@ -44,8 +45,10 @@ _NEGATION_WORDS = ("not", "no", "never", "without", "neither", "nor", "avoid", "
 # a negation does not reach across it ("no secrets, managed identity").
 _FILLER_WORDS = ("and", "or", "plus", "also", "etc", "e", "g", "i", "use", "using", ",")
 _DROPPED = frozenset({"a", "an", "the"})
-_SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\bbut\b|\bhowever\b")
+_SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\b(?:but|however)\b")
 _WORD = re.compile(r"[a-z0-9]+|,")
+_NOT = re.compile(r"n't\b")
+_POSSESSIVE = re.compile(r"'s\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +96,9 @@ _FILLER = frozenset(stem(w) for w in _FILLER_WORDS)
 def _plain(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.replace("\u2019", "'").replace("\u2018", "'")
-    text = re.sub(r"n't\b", " not", text)
-    return re.sub(r"'s\b", "", text)
+    if "'" not in text:
+        return text
+    return _POSSESSIVE.sub("", _NOT.sub(" not", text))
 
 
 def tokens(text: str) -> tuple[str, ...]:
@@ -110,9 +114,8 @@ def _stem(word: str) -> str:
 def sentences(text: str) -> tuple[tuple[str, ...], ...]:
     """The answer as sentences (lines, bullets and clauses after "but"), each as stemmed words."""
     parts = _SENTENCE_BREAK.split(_plain(text))
-    return tuple(
-        t for t in (tuple(_stem(w) for w in _WORD.findall(p) if w not in _DROPPED) for p in parts) if t
-    )
+    stemmed = (tuple(map(_stem, filterfalse(_DROPPED.__contains__, _WORD.findall(p)))) for p in parts)
+    return tuple(sentence for sentence in stemmed if sentence)
 
 
 @lru_cache(maxsize=65536)
@@ -170,38 +173,38 @@ def compile_rubric(concepts: Sequence[Concept]) -> Rubric:
     )
 
 
-def _matches(text: tuple[tuple[str, ...], ...], rubric: Rubric) -> dict[str, frozenset[str]]:
+def _matches(text: tuple[tuple[str, ...], ...], rubric: Rubric) -> dict[str, set[str]]:
     """For each rubric word the answer's words that count as it: itself or a typo of a long word."""
-    found: dict[str, set[str]] = {}
-    for word in {w for sentence in text for w in sentence}:
-        if word in rubric.words:
-            found.setdefault(word, set()).add(word)
-        if len(word) >= FUZZY_TOKEN_MIN_LENGTH:
-            for target in rubric.fuzzy_words.get(word[:2], ()):
+    answer_words = set().union(*text)
+    found = {word: {word} for word in rubric.words.intersection(answer_words)}
+    for word in answer_words:
+        targets = rubric.fuzzy_words.get(word[:2])
+        if targets and len(word) >= FUZZY_TOKEN_MIN_LENGTH:
+            for target in targets:
                 if target != word and _typo(word, target):
                     found.setdefault(target, set()).add(word)
-    return {target: frozenset(words) for target, words in found.items()}
+    return found
 
 
 # A phrase with, for each of its words, the answer's words that count as it.
-_Present = tuple[tuple[str, ...], tuple[frozenset[str], ...]]
+_Present = tuple[tuple[str, ...], tuple[set[str], ...]]
 
 
 def _present(
-    rubric: Rubric, matches: dict[str, frozenset[str]]
+    rubric: Rubric, matches: dict[str, set[str]]
 ) -> dict[int, tuple[list[_Present], list[_Present]]]:
     """Per concept index, its misstatements and synonyms all of whose words occur in the answer."""
     present: dict[int, tuple[list[_Present], list[_Present]]] = {}
     for index in sorted({i for word in matches for i in rubric.by_first_word.get(word, ())}):
         phrase = rubric.phrases[index]
-        accepted = tuple(matches.get(word, frozenset()) for word in phrase.words)
-        if all(accepted):
+        if all(word in matches for word in phrase.words):
+            accepted = tuple(matches[word] for word in phrase.words)
             wrong, right = present.setdefault(phrase.concept, ([], []))
             (wrong if phrase.misstatement else right).append((phrase.words, accepted))
     return present
 
 
-def find(sentence: Sequence[str], phrase: Sequence[frozenset[str]], gap: int) -> list[tuple[int, int]]:
+def find(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
     """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between.
 
     Each word of the phrase is given as the set of answer words that count as it.
@@ -213,22 +216,22 @@ def find(sentence: Sequence[str], phrase: Sequence[frozenset[str]], gap: int) ->
     for start, word in enumerate(sentence):
         if word not in first:
             continue
-        position = start
+        position: int | None = start
         for accepted in rest:
-            found = next(
-                (
-                    j
-                    for j in range(position + 1, min(len(sentence), position + 2 + gap))
-                    if sentence[j] in accepted
-                ),
-                None,
-            )
-            if found is None:
+            position = _next_in(sentence, accepted, position + 1, position + 2 + gap)
+            if position is None:
                 break
-            position = found
-        else:
+        if position is not None:
             spans.append((start, position + 1))
     return spans
+
+
+def _next_in(sentence: Sequence[str], accepted: set[str], start: int, stop: int) -> int | None:
+    """The first position in [start, stop) whose word is accepted."""
+    for position in range(start, min(stop, len(sentence))):
+        if sentence[position] in accepted:
+            return position
+    return None
 
 
 def _negated(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str]) -> bool:
@@ -259,7 +262,7 @@ def _hits(
             for span in find(sentence, accepted, MISSTATEMENT_GAP)
             if not _negated(sentence, span, phrase)
         ]
-        hits.misstated.extend((index, span) for span in wrong)
+        hits.misstated += ((index, span) for span in wrong)
         for phrase, accepted in synonyms:
             for span in find(sentence, accepted, SYNONYM_GAP):
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
@@ -310,22 +313,24 @@ def grade_with_rubric(text: str, rubric: Rubric) -> RubricResult:
     present = _present(rubric, matches=_matches(parsed, rubric))
     concepts = rubric.concepts
     # Most concepts have no phrase in a given answer; only the others are searched sentence by sentence.
+    nothing = _Hits([], [], [])
     hits = {
-        c.id: _hits(*present[index], parsed) if index in present else _Hits([], [], [])
+        c.id: _hits(*present[index], parsed) if index in present else nothing
         for index, c in enumerate(concepts)
     }
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
-    for concept in concepts:
+    for found in (hits[c.id] for c in concepts):
         seen_in: set[int] = set()
-        for index, (start, end) in hits[concept.id].positive:
+        for index, (start, end) in found.positive:
             covered.setdefault(index, set()).update(range(start, end))
             seen_in.add(index)
         # Negated and misstated mentions are not explanation either.
-        for index, (start, end) in (*hits[concept.id].negated, *hits[concept.id].misstated):
+        for index, (start, end) in (*found.negated, *found.misstated):
             covered.setdefault(index, set()).update(range(start, end))
         for index in seen_in:
             concepts_in[index] = concepts_in.get(index, 0) + 1
+    credits: dict[int, tuple[float, str]] = {}
     verdicts: list[ConceptVerdict] = []
     reasons: list[str] = []
     for concept in concepts:
@@ -335,10 +340,10 @@ def grade_with_rubric(text: str, rubric: Rubric) -> RubricResult:
                 reasons.append(f"{concept.label} is stated both rightly and wrongly")
             verdicts.append(ConceptVerdict(concept, 0.0, "misstated"))
         elif found.positive:
-            credit, state = max(
-                _explanation_credit(index, parsed[index], covered, concepts_in)
-                for index in dict.fromkeys(index for index, _ in found.positive)
-            )
+            for index, _ in found.positive:
+                if index not in credits:
+                    credits[index] = _explanation_credit(index, parsed[index], covered, concepts_in)
+            credit, state = max(credits[index] for index, _ in found.positive)
             verdicts.append(ConceptVerdict(concept, credit, state))
         elif found.negated:
             reasons.append(f"{concept.label} appears only in a negated phrase")

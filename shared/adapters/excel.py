@@ -73,13 +73,20 @@ _CONTAINER_ERRORS: tuple[type[Exception], ...] = (
     KeyError,
     SyntaxError,  # xml.etree's ParseError
 )
-# Non-self-closing cells (those that can hold a value) with their reference, and without.
-_VALUED_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})(\d+)\"[^>]*(?<!/)>")
-_OPEN_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*(?<!/)>")
-_OPEN_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"[^>]*(?<!/)>")
-_ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*?)(/?)>")
-_ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
-_CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
+# Cell and row references as calamine reads them (either quote, spaces around "="). Anything but
+# a plain reference is refused, so what is measured here is what calamine will allocate.
+_REF_ATTR = rb"\sr\s*=\s*[\"']"
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b[^>]*>")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?" + _REF_ATTR + rb"([A-Z]{1,3})([1-9][0-9]{0,6})[\"']")
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?" + _REF_ATTR + rb"([1-9][0-9]{0,6})[\"']")
+_ODD_REF = re.compile(
+    rb"<(?:\w+:)?c\b[^>]*?" + _REF_ATTR + rb"(?![A-Z]{1,3}[1-9][0-9]{0,6}[\"'])"
+    rb"|<(?:\w+:)?row\b[^>]*?" + _REF_ATTR + rb"(?![1-9][0-9]{0,6}[\"'])"
+    rb"|<(?:\w+:)?(?:c|row)\b[^>]*?" + _REF_ATTR + rb"[^>]*?" + _REF_ATTR
+)
+_ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")
+_ROW_NUMBER = re.compile(_REF_ATTR + rb"([1-9][0-9]{0,6})[\"']")
+_CELL_NUMBER = re.compile(_REF_ATTR + rb"([A-Z]{1,3})([1-9][0-9]{0,6})[\"']")
 _ANY_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b")
 _FORMULA_CELL = re.compile(_CELL_PREFIX + rb"\s*<(?:\w+:)?f\b")
 
@@ -261,13 +268,20 @@ def _read_sheets(
 def _check_extent(name: str, xml: bytes, limits: ParseLimits) -> None:
     """Check the range calamine will allocate against the limits, before it allocates it.
 
-    Calamine allocates the whole used range at once: one valued cell at XFD1048576 in a file of
-    a few hundred bytes would abort the process, so the range is measured on the XML first.
+    Calamine allocates a sheet's whole used range at once: one cell at XFD1048576 in a file of a
+    few hundred bytes would abort the process, so the range is measured on the XML first, counting
+    every cell element (styled empty ones too, which can only make the estimate larger).
     """
-    refs = _VALUED_REF.findall(xml)
-    if len(refs) == len(_OPEN_CELL.findall(xml)):
+    odd = _ODD_REF.search(xml)
+    if odd:
+        raise WorkbookRejected(
+            f"sheet {name!r} has a malformed cell or row reference near {odd.group(0)[:60]!r}: "
+            "open it in a spreadsheet application and save it again as .xlsx"
+        )
+    refs = _CELL_REF.findall(xml)
+    if len(refs) == len(_CELL_TAG.findall(xml)):
         rows = {int(digits) for _, digits in refs}
-        rows.update(int(r) for r in _OPEN_ROW.findall(xml))
+        rows.update(int(r) for r in _ROW_REF.findall(xml))
         columns = {_column_number(letters.decode()) for letters, _ in refs}
     else:
         rows, columns = _walk_positions(xml)
@@ -306,23 +320,22 @@ def _data_origin(xml: bytes) -> tuple[int, int]:
 
 
 def _walk_positions(xml: bytes) -> tuple[set[int], set[int]]:
-    """Rows and columns of non-empty cells for sheets whose cells omit ``r``, placed as calamine does."""
+    """Rows and columns of the cells of a sheet whose cells omit ``r``, placed as calamine does."""
     rows: set[int] = set()
     columns: set[int] = set()
     row = column = 0
-    for tag, attributes, closed in _ROW_OR_CELL.findall(xml):
+    for tag, attributes in _ROW_OR_CELL.findall(xml):
         if tag == b"row":
-            number = _ROW_NUMBER.search(attributes)
+            number = _ROW_NUMBER.search(b" " + attributes)
             row, column = (int(number.group(1)) if number else row + 1), 0
             continue
-        ref = _CELL_REF.search(attributes)
+        ref = _CELL_NUMBER.search(b" " + attributes)
         if ref:
             column, row = _column_number(ref.group(1).decode()), int(ref.group(2))
         else:
             column += 1
-        if not closed:
-            rows.add(row)
-            columns.add(column)
+        rows.add(row)
+        columns.add(column)
     return rows, columns
 
 

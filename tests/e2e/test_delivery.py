@@ -146,3 +146,40 @@ def test_fifty_workbooks_uploaded_at_once_are_each_graded_exactly_once(stack: St
     assert len(submission_ids) == 50
     log = stack.host.log()
     assert sum(log.count(f"submission graded submission_id={sid}") for sid in submission_ids) == 50
+
+
+def test_a_submission_stuck_in_grading_is_recovered_by_the_sweeper(stack: Stack) -> None:
+    accepted = stack.http.post(
+        "/api/uploads",
+        params={"filename": "ben.xlsx"},
+        content=(SAMPLES / "candidate-ben-carter.xlsx").read_bytes(),
+        headers={"x-functions-key": FUNCTION_KEY},
+    ).json()
+    [submission] = stack.wait_finished(accepted["upload_id"])["submissions"]
+    sid = submission["submission_id"]
+    # A section message lost for good an hour ago: no result, not in progress, still in flight.
+    table = stack.tables.get_table_client(stack.table_name)
+    entity = table.get_entity(f"sub|{sid}", "submission")
+    entity.update({"status": "grading", "done": "quiz,self_assessment,service_mapping", "completed_by": ""})
+    table.upsert_entity(entity)
+    table.delete_entity(f"sub|{sid}", "result|scenarios")
+    table.upsert_entity(
+        {
+            "PartitionKey": "inflight",
+            "RowKey": sid,
+            "upload_id": accepted["upload_id"],
+            "since": "2000-01-01T00:00:00+00:00",
+            "resends": 0,
+        }
+    )
+    response = stack.http.post(
+        "/admin/functions/daily_digest", json={"input": ""}, headers={"x-functions-key": MASTER_KEY}
+    )
+    assert response.status_code == 202
+
+    def graded() -> dict[str, Any] | None:
+        detail = stack.get(f"/api/submissions/{sid}").json()
+        return detail if detail["status"] == "graded" else None
+
+    assert eventually(graded)["scores"] == submission["scores"]
+    assert "scenarios" in eventually(graded)["sections_done"]

@@ -94,11 +94,37 @@ def test_a_google_forms_export_is_graded(stack: Stack) -> None:
     assert status["source_format"] == "google_forms"
 
 
-def test_a_file_that_is_no_workbook_ends_rejected_with_located_problems(stack: Stack) -> None:
-    accepted = _post_upload(stack, b"PK\x03\x04 this is not really a zip", "broken.xlsx")
+def _empty_workbook() -> bytes:
+    from openpyxl import Workbook
+
+    out = io.BytesIO()
+    Workbook().save(out)
+    return out.getvalue()
+
+
+def _bomb() -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<a>" + " " * 50_000_000 + "</a>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"PK\x03\x04 this is not really a zip", _empty_workbook(), _bomb()],
+    ids=["not-a-zip", "empty-workbook", "zip-bomb"],
+)
+def test_a_bad_file_ends_rejected_with_its_problems_and_the_app_keeps_serving(
+    stack: Stack, data: bytes
+) -> None:
+    accepted = _post_upload(stack, data, "bad.xlsx")
     status = stack.wait_finished(accepted["upload_id"])
     assert status["status"] == "rejected"
-    assert status["problems"] or status["message"]
+    assert status["message"]
+    assert status["problems"]
     assert status["submissions"] == []
     assert stack.get("/api/health").status_code == 200
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import string
 import zipfile
 from collections.abc import Callable
 from datetime import datetime
@@ -335,32 +334,47 @@ def test_exceeding_a_limit_is_a_clear_rejection(
     assert expected in rejection(filled, bank, limits).message
 
 
-def _with_far_cell(ref: str) -> bytes:
-    """A few-hundred-byte export with one extra valued cell at ``ref``."""
+def _with_extra_row(row_xml: str) -> bytes:
+    """A few-hundred-byte export with one extra row element appended to its sheet."""
     data = xlsx({"S": [["Timestamp", "Email Address"], ["2026-11-20", "a@x.com"]]})
-    row = ref.lstrip(string.ascii_uppercase)
-    far = f'<row r="{row}"><c r="{ref}"><v>1</v></c></row></sheetData>'.encode()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml")
-    return _replace_part(data, "xl/worksheets/sheet1.xml", sheet.replace(b"</sheetData>", far))
+    grown = sheet.replace(b"</sheetData>", row_xml.encode() + b"</sheetData>")
+    return _replace_part(data, "xl/worksheets/sheet1.xml", grown)
 
 
 @pytest.mark.parametrize(
-    ("ref", "expected"),
+    ("row_xml", "expected"),
     [
-        ("XFD1048576", "has 1,048,576 rows, over the limit of 100,000"),
-        ("XFD1", "has 16,384 columns, over the limit of 500"),
         (
-            "SF100000",
+            '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+            "has 1,048,576 rows, over the limit of 100,000",
+        ),
+        ("<row r='9'><c r = 'XFD9'><v>1</v></c></row>", "has 16,384 columns, over the limit of 500"),
+        (
+            '<row r="100000"><c r="SF100000"><v>1</v></c></row>',
             "spans 100,000 rows by 500 columns (50,000,000 cells), over the limit of 5,000,000 cells",
         ),
+        ("<row><c><v>1</v></c></row>" * 3 + '<row r="1048576"><c/></row>', "has 1,048,576 rows"),
+        ('<row><c r="xfd1048576"><v>1</v></c></row>', "malformed cell or row reference"),
+        ('<row><c r="A1" r="XFD1048576"><v>1</v></c></row>', "malformed cell or row reference"),
+        ('<row r="01048576"><c><v>1</v></c></row>', "malformed cell or row reference"),
+    ],
+    ids=[
+        "far-row",
+        "far-column-single-quotes",
+        "too-many-cells",
+        "unreferenced-cells",
+        "lowercase",
+        "twice",
+        "zero",
     ],
 )
 def test_a_far_away_cell_is_rejected_before_the_reader_allocates_its_range(
-    bank: Bank, ref: str, expected: str
+    bank: Bank, row_xml: str, expected: str
 ) -> None:
-    data = _with_far_cell(ref)
-    assert len(data) < 2000
+    data = _with_extra_row(row_xml)
+    assert len(data) < 3000
     assert expected in rejection(data, bank).message
 
 

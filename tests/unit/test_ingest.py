@@ -108,6 +108,18 @@ def test_a_rejected_workbook_ends_rejected_with_its_located_problems() -> None:
     assert world.sender.sent == []
 
 
+def test_a_rejection_without_located_problems_lists_the_reason_as_one() -> None:
+    world = World()
+    world.engine.parsed[b"bad"] = WorkbookRejected("the file is not an .xlsx workbook")
+    world.blobs.write(world.settings.answer_sheets_container, "bad.xlsx", b"bad", "x")
+    upload_id = ingest_blob(world.services, "bad.xlsx")
+    assert upload_id is not None
+    problems = json.loads(
+        str(world.tables.get(upload_partition(upload_id), UPLOAD_ROW).properties["problems"])
+    )
+    assert [p["message"] for p in problems] == ["the file is not an .xlsx workbook"]
+
+
 def test_a_rejected_workbook_is_not_parsed_again_on_redelivery() -> None:
     world = World()
     world.engine.parsed[b"bad"] = WorkbookRejected("cannot grade")
