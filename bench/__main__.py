@@ -7,6 +7,7 @@ Exit status: 0 when every benchmark ran (targets may be missed: the results say 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -66,10 +67,24 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  [{target.verdict}] {result.stage}: {target.text}: {target.measured}")
             if result.unavailable:
                 print(f"  not available: {result.unavailable}")
-    meta = {"repeat": repeat, "quick": args.quick, "load_average_at_start": load_at_start}
+    meta: dict[str, object] = {"repeat": repeat, "quick": args.quick, "load_average_at_start": load_at_start}
+    previous = ctx.out / "results.json"
+    if args.only and previous.exists():
+        # Rerunning some benchmarks keeps the others' last results, so one table stays complete.
+        document = json.loads(previous.read_text())
+        meta["kept_from"] = document["meta"].get("kept_from") or document["meta"]["finished"]
+        meta["rerun"] = args.only
+        results = merge_results([StageResult.from_dict(s) for s in document["stages"]], results)
     written = write_all(ctx.out, results, meta)
     print("wrote " + ", ".join(str(p) for p in written))
     return 1 if failed else 0
+
+
+def merge_results(kept: list[StageResult], fresh: list[StageResult]) -> list[StageResult]:
+    """``kept`` in its order with same-named stages replaced by ``fresh``; new stages appended."""
+    by_stage = {r.stage: r for r in fresh}
+    merged = [by_stage.pop(r.stage, r) for r in kept]
+    return merged + list(by_stage.values())
 
 
 if __name__ == "__main__":

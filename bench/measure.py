@@ -40,6 +40,11 @@ class Series:
         """The series with its summary statistics, ready for JSON."""
         return asdict(self) | {"median": self.median, "min": min(self.samples), "max": max(self.samples)}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Series:
+        """A series read back from ``results.json``."""
+        return cls(**{k: data[k] for k in ("name", "samples", "unit", "baseline_of", "peak_rss_mb", "note")})
+
 
 @dataclass
 class Target:
@@ -79,6 +84,18 @@ class StageResult:
             "targets": [t.to_dict() for t in self.targets],
             "profile": self.profile,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StageResult:
+        """A stage read back from ``results.json``."""
+        return cls(
+            stage=data["stage"],
+            series=[Series.from_dict(s) for s in data["series"]],
+            targets=[Target(t["text"], Verdict(t["verdict"]), t["measured"]) for t in data["targets"]],
+            ratios=data["ratios"],
+            unavailable=data["unavailable"],
+            profile=data["profile"],
+        )
 
 
 def unavailable(stage: str, reason: str, targets: list[str]) -> StageResult:

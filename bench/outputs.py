@@ -47,7 +47,12 @@ def markdown(stages: Sequence[StageResult], meta: dict[str, Any]) -> str:
         f"Run {meta['finished']} on {meta['machine']}, Python {meta['python']} (1-minute load average "
         f"{meta['load_average_at_start']} at the start, {meta['load_average_at_end']} at the end); "
         f"{meta['repeat']} repetition(s) per measurement{', --quick inputs' if meta['quick'] else ''}. "
-        "Medians; the machine is shared, so compare figures within one run.",
+        "Medians; the machine is shared, so compare figures within one run."
+        + (
+            f" Only {', '.join(meta['rerun'])} ran now; other stages are from the run of {meta['kept_from']}."
+            if meta.get("kept_from")
+            else ""
+        ),
         "",
         "## Targets",
         "",

@@ -68,7 +68,11 @@ class CoreEngine:
         return render_digest(model)
 
     def template(self) -> bytes:
-        """The blank answer sheet."""
+        """The blank answer sheet (built once per worker: the bank does not change while it runs)."""
+        return self._template
+
+    @cached_property
+    def _template(self) -> bytes:
         from shared.adapters.excel import build_template
 
         return build_template(self._bank)

@@ -1,15 +1,23 @@
-"""Lays a :class:`~shared.report.ReportModel` out as a .docx with python-docx and a matplotlib chart.
+"""Lays a :class:`~shared.report.ReportModel` out as a .docx, with a matplotlib chart.
+
+python-docx builds a skeleton once per process: page set-up, styles, footer, core properties
+and the chart's picture relationship. Each report then writes its body as WordprocessingML text
+into a copy of that package, replacing only the footer text, the title and the chart. Building
+the same XML through python-docx element by element, and re-compressing parts that never change,
+cost several times an empty document's save.
 
 Only styles of the default template are used (headings, table and list styles), so the
-document restyles cleanly in Word and LibreOffice. Candidates' text is inserted as text.
+document restyles cleanly in Word and LibreOffice. Candidates' text is inserted as escaped text.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import struct
 import threading
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,6 +40,46 @@ _CONCEPTS_SHOWN = 4
 _CHART_LOCK = threading.Lock()
 _FRAME_CACHE = 8
 _FRAMES: dict[tuple[tuple[str, ...], tuple[bool, ...], int, int], _ChartFrame] = {}
+
+_STYLE_NAMES = (
+    "Title",
+    "Subtitle",
+    "Heading 1",
+    "Heading 2",
+    "List",
+    "List 2",
+    "Intense Quote",
+    _TABLE_STYLE,
+)
+# Stand-ins the skeleton carries where each report's footer text and title go.
+_FOOTER_MARK = "READYCHECK-FOOTER-TEXT"
+_TITLE_MARK = "READYCHECK-DOCUMENT-TITLE"
+_RUN_BREAKS = re.compile(r"([\t\r\n])")
+# What python-docx's add_picture writes for an inline picture; the skeleton's relationship id
+# and each chart's size are filled in.
+_PICTURE = (
+    '<w:p><w:r><w:drawing><wp:inline xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+    '<wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="1" name="Picture 1"/>'
+    '<wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect="1"/></wp:cNvGraphicFramePr>'
+    '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+    '<pic:pic><pic:nvPicPr><pic:cNvPr id="0" name="image.png"/><pic:cNvPicPr/></pic:nvPicPr>'
+    '<pic:blipFill><a:blip r:embed="{rid}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>'
+    '<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+    '<a:prstGeom prst="rect"/></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline>'
+    "</w:drawing></w:r></w:p>"
+)
+_TABLE_LOOK = (
+    '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" '
+    'w:noHBand="0" w:noVBand="1" w:val="04A0"/>'
+)
+# Zip records (local header, central directory entry, end of directory) with a fixed
+# timestamp (1980-01-01), so the same report gives the same bytes.
+_LOCAL = struct.Struct("<4s5H3L2H")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_ZIP_DATE = (1 << 5) | 1
+_STORED, _DEFLATED = 0, 8
 
 
 def _text(value: str) -> str:
@@ -98,72 +146,200 @@ def _chart_png(model: ReportModel) -> bytes:
     return buffer.getvalue()
 
 
-def _table(
-    document: Any, header: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float]
-) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Cm
+@dataclass(frozen=True, slots=True)
+class _ZipEntry:
+    """One package part, compressed once."""
 
-    table = document.add_table(rows=len(rows) + 1, cols=len(header))
-    table._tbl.tblPr.style = _style_ids()[_TABLE_STYLE]
-    table.autofit = False
-    widths = [Cm(w) for w in widths_cm]
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = width
-    # The header row repeats on every page a long table spans.
-    header_row = table.rows[0]
-    header_row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
-    header_row._tr.trPr.find(qn("w:tblHeader")).set(qn("w:val"), "true")
-    # Cells are filled at the XML level: python-docx's cell.text setter walks the text one
-    # character at a time and costs most of a report's rendering time.
-    for tr, values in zip(table._tbl.tr_lst, [header, *rows], strict=True):
-        for tc, value, width in zip(tr.tc_lst, values, widths, strict=True):
-            tc.width = width
-            run = tc.p_lst[0].add_r()
-            for index, line in enumerate(_text(value).split("\n")):
-                if index:
-                    run.add_br()
-                run.add_t(line)
+    name: bytes
+    method: int
+    crc: int
+    size: int
+    data: bytes
 
 
-_STYLE_NAMES = (
-    "Title",
-    "Subtitle",
-    "Heading 1",
-    "Heading 2",
-    "List",
-    "List 2",
-    "Intense Quote",
-    _TABLE_STYLE,
-)
+def _zip_entry(name: str, data: bytes, *, compress: bool = True) -> _ZipEntry:
+    if not compress:
+        return _ZipEntry(name.encode(), _STORED, zlib.crc32(data), len(data), data)
+    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
+    packed = packer.compress(data) + packer.flush()
+    return _ZipEntry(name.encode(), _DEFLATED, zlib.crc32(data), len(data), packed)
+
+
+def _zip(entries: Iterable[_ZipEntry]) -> bytes:
+    """A zip archive of already compressed entries: zipfile would re-compress the unchanged parts."""
+    chunks: list[bytes] = []
+    directory: list[bytes] = []
+    offset = 0
+    for e in entries:
+        sizes = (e.crc, len(e.data), e.size, len(e.name))
+        header = _LOCAL.pack(b"PK\x03\x04", 20, 0, e.method, 0, _ZIP_DATE, *sizes, 0)
+        directory.append(
+            _CENTRAL.pack(b"PK\x01\x02", 20, 20, 0, e.method, 0, _ZIP_DATE, *sizes, 0, 0, 0, 0, 0, offset)
+            + e.name
+        )
+        chunks += (header, e.name, e.data)
+        offset += len(header) + len(e.name) + len(e.data)
+    central = b"".join(directory)
+    end = _END.pack(b"PK\x05\x06", 0, 0, len(directory), len(directory), len(central), offset, 0)
+    return b"".join((*chunks, central, end))
+
+
+@dataclass(frozen=True, slots=True)
+class _Skeleton:
+    """The package every report shares, split where each report's own content goes."""
+
+    entries: tuple[_ZipEntry | str, ...]  # a name where the report writes its own part
+    document_head: str
+    document_tail: str
+    templates: dict[str, str]  # parts that carry a mark to replace
+    image_name: str
+    image_rid: str
+    style_ids: dict[str, str]
 
 
 @lru_cache(maxsize=1)
-def _style_ids() -> dict[str, str]:
+def _skeleton() -> _Skeleton:
+    import zipfile
+
     import docx
+    from docx.enum.section import WD_ORIENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+    from PIL import Image
 
-    styles = docx.Document().styles
-    return {name: styles[name].style_id for name in _STYLE_NAMES}
+    document = docx.Document()
+    styles = document.styles
+    styles[_TABLE_STYLE].font.size = Pt(8.5)
+    styles["Normal"].font.name = "Calibri"
+    styles["Normal"].font.size = Pt(10.5)
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    section.left_margin = section.right_margin = Cm(2.0)
+    section.top_margin = section.bottom_margin = Cm(1.8)
+    footer = section.footer.paragraphs[0]
+    footer.text = _FOOTER_MARK
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    document.core_properties.title = _TITLE_MARK
+    placeholder = io.BytesIO()
+    Image.new("RGB", (1, 1), "white").save(placeholder, format="PNG")
+    document.add_picture(placeholder, width=Cm(_CM_PAGE_WIDTH))
+    rid = document.inline_shapes[0]._inline.graphic.graphicData.pic.blipFill.blip.embed
+    image_name = document.part.related_parts[rid].partname.lstrip("/")
+    buffer = io.BytesIO()
+    document.save(buffer)
+
+    entries: list[_ZipEntry | str] = []
+    templates: dict[str, str] = {}
+    with zipfile.ZipFile(buffer) as package:
+        for name in package.namelist():
+            data = package.read(name)
+            if name == "word/document.xml":
+                xml = data.decode()
+                body = xml.index("<w:body>") + len("<w:body>")
+                head, tail = xml[:body], xml[xml.index("<w:sectPr", body) :]
+            elif name != image_name and (_FOOTER_MARK.encode() in data or _TITLE_MARK.encode() in data):
+                templates[name] = data.decode()
+            elif name != image_name:
+                entries.append(_zip_entry(name, data))
+                continue
+            entries.append(name)
+    return _Skeleton(
+        tuple(entries),
+        head,
+        tail,
+        templates,
+        image_name,
+        rid,
+        {name: styles[name].style_id for name in _STYLE_NAMES},
+    )
 
 
-def _para(document: Any, text: str = "", style: str | None = None) -> Any:
-    """A paragraph in a template style, set by id: python-docx's style setters scan every style."""
-    paragraph = document.add_paragraph(_text(text))
-    if style is not None:
-        paragraph._p.style = _style_ids()[style]
-    return paragraph
+def _escape(text: str) -> str:
+    """Text as XML character data, as lxml writes it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
-def _heading(document: Any, text: str, level: int) -> Any:
-    return _para(document, text, "Title" if level == 0 else f"Heading {level}")
+def _t(text: str) -> str:
+    space = ' xml:space="preserve"' if len(text.strip()) < len(text) else ""
+    return f"<w:t{space}>{_escape(text)}</w:t>"
 
 
-def _study(document: Any, entries: Sequence[StudyLine]) -> None:
+def _run(text: str, *, bold: bool = False) -> str:
+    """A run as python-docx's ``Run.text`` writes it: tabs and line breaks become elements."""
+    parts = []
+    for piece in _RUN_BREAKS.split(_text(text)):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            parts.append("<w:br/>")
+        elif piece:
+            parts.append(_t(piece))
+    return f"<w:r>{'<w:rPr><w:b/></w:rPr>' if bold else ''}{''.join(parts)}</w:r>"
+
+
+class _Body:
+    """The document body as WordprocessingML text, in the template's styles."""
+
+    def __init__(self, style_ids: dict[str, str]) -> None:
+        self._style_ids = style_ids
+        self.xml: list[str] = []
+
+    def para(self, text: str = "", style: str | None = None, runs: Sequence[str] = ()) -> None:
+        """A paragraph of plain text (or the given runs) in a template style."""
+        content = "".join(runs) if runs else (_run(text) if text else "")
+        if style is not None:
+            content = f'<w:pPr><w:pStyle w:val="{self._style_ids[style]}"/></w:pPr>{content}'
+        self.xml.append(f"<w:p>{content}</w:p>" if content else "<w:p/>")
+
+    def heading(self, text: str, level: int) -> None:
+        """A title (level 0) or a heading."""
+        self.para(text, "Title" if level == 0 else f"Heading {level}")
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float]) -> None:
+        """A fixed-layout table whose header row repeats on every page it spans."""
+        grid, cells = _columns(tuple(widths_cm))
+        xml = self.xml
+        xml.append(
+            f'<w:tbl><w:tblPr><w:tblStyle w:val="{self._style_ids[_TABLE_STYLE]}"/>'
+            f'<w:tblW w:type="auto" w:w="0"/><w:tblLayout w:type="fixed"/>{_TABLE_LOOK}</w:tblPr>{grid}'
+        )
+        for index, values in enumerate((header, *rows)):
+            xml.append('<w:tr><w:trPr><w:tblHeader w:val="true"/></w:trPr>' if index == 0 else "<w:tr>")
+            for value, cell in zip(values, cells, strict=True):
+                lines = "<w:br/>".join(_t(line) for line in _text(value).split("\n"))
+                xml.append(f"{cell}<w:p><w:r>{lines}</w:r></w:p></w:tc>")
+            xml.append("</w:tr>")
+        xml.append("</w:tbl>")
+
+
+@lru_cache(maxsize=16)
+def _columns(widths_cm: tuple[float, ...]) -> tuple[str, tuple[str, ...]]:
+    """A table's grid and the opening of each column's cells, widths in twips as python-docx sets them."""
+    from docx.oxml.simpletypes import ST_TwipsMeasure
+    from docx.shared import Cm
+
+    twips = [ST_TwipsMeasure.convert_to_xml(Cm(w)) for w in widths_cm]
+    grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in twips)
+    cells = tuple(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/></w:tcPr>' for w in twips)
+    return f"<w:tblGrid>{grid}</w:tblGrid>", cells
+
+
+def _picture(png: bytes, rid: str) -> str:
+    from docx.image.image import Image
+    from docx.shared import Cm
+
+    cx, cy = Image.from_blob(png).scaled_dimensions(Cm(_CM_PAGE_WIDTH), None)
+    return _PICTURE.format(cx=cx, cy=cy, rid=rid)
+
+
+def _study(body: _Body, entries: Sequence[StudyLine]) -> None:
     for entry in entries:
-        paragraph = _para(document, style="List")
-        paragraph.add_run(f"\u2610 {_text(entry.topic)}").bold = True
-        paragraph.add_run(f" ({entry.priority}, {entry.percent:.0f}%): {_text(entry.study)}")
+        runs = (
+            _run(f"\u2610 {entry.topic}", bold=True),
+            _run(f" ({entry.priority}, {entry.percent:.0f}%): {entry.study}"),
+        )
+        body.para(style="List", runs=runs)
         details = []
         if entry.missed_questions:
             details.append(f"Questions to revisit: {', '.join(str(n) for n in entry.missed_questions)}.")
@@ -174,11 +350,11 @@ def _study(document: Any, entries: Sequence[StudyLine]) -> None:
                 f"Not yet in your answers: {'; '.join(shown)}{f' and {more} more' if more else ''}."
             )
         if details:
-            _para(document, " ".join(details), "List 2")
+            body.para(" ".join(details), "List 2")
 
 
-def _items(document: Any, section: ItemSection) -> None:
-    _heading(document, f"{section.title} ({points_text(section.points, section.max_points)})", 2)
+def _items(body: _Body, section: ItemSection) -> None:
+    body.heading(f"{section.title} ({points_text(section.points, section.max_points)})", 2)
     rows = [
         (
             f"{row.number}. {row.prompt}",
@@ -190,56 +366,30 @@ def _items(document: Any, section: ItemSection) -> None:
         )
         for row in section.items
     ]
-    _table(
-        document, ("Question", "Your answer", "Key", "Points", "Feedback"), rows, (3.6, 3.4, 3.0, 1.7, 5.2)
-    )
+    body.table(("Question", "Your answer", "Key", "Points", "Feedback"), rows, (3.6, 3.4, 3.0, 1.7, 5.2))
 
 
-def render_report(model: ReportModel) -> bytes:
-    """The report as .docx bytes."""
-    import docx
-    from docx.enum.section import WD_ORIENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt
-
-    document = docx.Document()
-    document.styles[_TABLE_STYLE].font.size = Pt(8.5)
-    document.styles["Normal"].font.name = "Calibri"
-    document.styles["Normal"].font.size = Pt(10.5)
-    section = document.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-    section.left_margin = section.right_margin = Cm(2.0)
-    section.top_margin = section.bottom_margin = Cm(1.8)
-    footer = section.footer.paragraphs[0]
-    footer.text = (
-        f"Question bank {model.bank_id} version {model.bank_version} \u00b7 submission {model.submission_key}"
-    )
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    document.core_properties.title = f"Readiness report: {_text(model.candidate_name)}"
-
-    _heading(document, "Interview readiness report", 0)
-    _para(document, model.role, "Subtitle")
-    _heading(document, _text(model.candidate_name), 1)
+def _body(model: ReportModel, picture: str, style_ids: dict[str, str]) -> str:
+    body = _Body(style_ids)
+    body.heading("Interview readiness report", 0)
+    body.para(model.role, "Subtitle")
+    body.heading(model.candidate_name, 1)
     details = [_text(model.candidate_email), _text(model.date)]
-    _para(document, " \u00b7 ".join(d for d in details if d))
-    score = _para(document, style="Title")
-    score.add_run(f"{model.overall:.0f}% \u2013 {model.verdict.value}")
-    _para(document, model.verdict_note, "Intense Quote")
+    body.para(" \u00b7 ".join(d for d in details if d))
+    body.para(f"{model.overall:.0f}% \u2013 {model.verdict.value}", "Title")
+    body.para(model.verdict_note, "Intense Quote")
     bands = f"Ready at {model.ready_at}% or more; Almost ready at {model.almost_at}% or more."
-    _para(document, f"{bands} Critical topics weigh three times, high twice, medium once.")
+    body.para(f"{bands} Critical topics weigh three times, high twice, medium once.")
     if model.review_items:
         numbers = ", ".join(str(n) for n in model.review_items)
-        _para(
-            document,
+        body.para(
             f"A reviewer will look again at question(s) {numbers}: the grader was unsure, "
-            "so these scores may change.",
+            "so these scores may change."
         )
 
-    _heading(document, "Scores by area and topic", 1)
-    document.add_picture(io.BytesIO(_chart_png(model)), width=Cm(_CM_PAGE_WIDTH))
-    _table(
-        document,
+    body.heading("Scores by area and topic", 1)
+    body.xml.append(picture)
+    body.table(
         ("Topic", "Area", "Priority", "Points", "Score"),
         [
             (t.name, t.area, t.priority, points_text(t.points, t.max_points), f"{t.percent:.0f}%")
@@ -248,42 +398,60 @@ def render_report(model: ReportModel) -> bytes:
         (6.6, 2.8, 2.4, 2.8, 2.3),
     )
 
-    _heading(document, "Study plan", 1)
+    body.heading("Study plan", 1)
     if not model.tonight and not model.tomorrow:
-        _para(document, "Every topic is at or above the Ready bar. Keep it fresh.")
+        body.para("Every topic is at or above the Ready bar. Keep it fresh.")
     if model.tonight:
-        _heading(document, "Tonight", 2)
-        _study(document, model.tonight)
+        body.heading("Tonight", 2)
+        _study(body, model.tonight)
     if model.tomorrow:
-        _heading(document, "Tomorrow morning", 2)
-        _study(document, model.tomorrow)
+        body.heading("Tomorrow morning", 2)
+        _study(body, model.tomorrow)
 
-    _heading(document, "Self-assessment calibration", 1)
+    body.heading("Self-assessment calibration", 1)
     if model.calibration:
-        _table(
-            document,
+        body.table(
             ("Topic", "Your confidence", "Expected", "Shown", "Calibration"),
             [(c.topic, c.confidence, c.expected, c.shown, c.label) for c in model.calibration],
             (6.0, 2.8, 2.4, 2.4, 3.3),
         )
     else:
-        _para(document, "No self-assessment was given.")
+        body.para("No self-assessment was given.")
 
-    _heading(document, "AWS to Azure corrections", 1)
+    body.heading("AWS to Azure corrections", 1)
     if model.corrections:
-        _table(
-            document,
+        body.table(
             ("AWS", "You wrote", "Azure", "Why"),
             [(c.aws, c.answer, c.azure, c.why) for c in model.corrections],
             (2.8, 3.2, 3.4, 7.5),
         )
     else:
-        _para(document, "Every service mapping was right.")
+        body.para("Every service mapping was right.")
 
-    _heading(document, "Question by question", 1)
+    body.heading("Question by question", 1)
     for item_section in model.sections:
-        _items(document, item_section)
+        _items(body, item_section)
+    return "".join(body.xml)
 
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+
+def render_report(model: ReportModel) -> bytes:
+    """The report as .docx bytes."""
+    skeleton = _skeleton()
+    png = _chart_png(model)
+    document = (
+        skeleton.document_head
+        + _body(model, _picture(png, skeleton.image_rid), skeleton.style_ids)
+        + skeleton.document_tail
+    )
+    footer = _escape(
+        f"Question bank {model.bank_id} version {model.bank_version} \u00b7 submission {model.submission_key}"
+    )
+    title = _escape(f"Readiness report: {_text(model.candidate_name)}")
+    own = {
+        "word/document.xml": _zip_entry("word/document.xml", document.encode()),
+        skeleton.image_name: _zip_entry(skeleton.image_name, png, compress=False),
+    }
+    for name, xml in skeleton.templates.items():
+        filled = xml.replace(_FOOTER_MARK, footer).replace(_TITLE_MARK, title)
+        own[name] = _zip_entry(name, filled.encode())
+    return _zip(own[e] if isinstance(e, str) else e for e in skeleton.entries)

@@ -280,9 +280,10 @@ def _check_extent(name: str, xml: bytes, limits: ParseLimits) -> None:
         )
     refs = _CELL_REF.findall(xml)
     if len(refs) == len(_CELL_TAG.findall(xml)):
-        rows = {int(digits) for _, digits in refs}
-        rows.update(int(r) for r in _ROW_REF.findall(xml))
-        columns = {_column_number(letters.decode()) for letters, _ in refs}
+        # Distinct texts first: a 50,000-row sheet has only a handful of column letters.
+        letters, digits = (set(part) for part in zip(*refs, strict=True)) if refs else (set(), set())
+        rows = {int(number) for number in digits | set(_ROW_REF.findall(xml))}
+        columns = {_column_number(text.decode()) for text in letters}
     else:
         rows, columns = _walk_positions(xml)
     if not rows or not columns:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bench.__main__ import BENCHMARKS, main
-from bench.measure import percentile
+from bench.__main__ import BENCHMARKS, main, merge_results
+from bench.measure import Series, StageResult, percentile
 from bench.xlsx import column_letter, write_xlsx
 
 
@@ -84,3 +84,16 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(samples, 0.5) == 50.0
     assert percentile(samples, 0.99) == 99.0
     assert percentile([7.0], 0.99) == 7.0
+
+
+def test_rerunning_one_benchmark_replaces_only_its_stage_in_place() -> None:
+    kept = [StageResult("parse"), StageResult("grade", series=[Series("old", [1.0])]), StageResult("digest")]
+    fresh = [StageResult("grade", series=[Series("new", [2.0])]), StageResult("pipeline")]
+    merged = merge_results(kept, fresh)
+    assert [r.stage for r in merged] == ["parse", "grade", "digest", "pipeline"]
+    assert merged[1].series[0].name == "new"
+
+
+def test_stage_results_survive_a_json_round_trip(quick_run: Path) -> None:
+    stages = json.loads((quick_run / "results.json").read_text())["stages"]
+    assert [StageResult.from_dict(s).to_dict() for s in stages] == stages
