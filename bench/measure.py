@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -70,10 +68,6 @@ class StageResult:
     unavailable: str | None = None
     profile: str = ""
 
-    def get(self, name: str) -> Series:
-        """The series with this name."""
-        return next(s for s in self.series if s.name == name)
-
     def to_dict(self) -> dict[str, Any]:
         """The stage as plain JSON-ready data."""
         return {
@@ -115,13 +109,6 @@ def at_most(text: str, value: float, limit: float, shown: str) -> Target:
 def at_least(text: str, value: float, limit: float, shown: str) -> Target:
     """A target met when ``value >= limit``."""
     return Target(text, Verdict.MET if value >= limit else Verdict.MISSED, shown)
-
-
-def time_call(call: Callable[[], object]) -> float:
-    """Seconds one call takes on the monotonic high-resolution clock."""
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -95,6 +95,13 @@ def markdown(stages: Sequence[StageResult], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_COLOURS = {"baseline": "#9e9e9e", "reference": "#a9c7e8", "ReadyCheck": "#0078d4"}
+
+
+def _label(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def chart(stages: Sequence[StageResult], path: Path) -> None:
     """A horizontal bar chart of every latency median (log scale), min-max as error bars."""
     import matplotlib
@@ -105,20 +112,22 @@ def chart(stages: Sequence[StageResult], path: Path) -> None:
     bars: list[tuple[str, Series]] = [
         (stage.stage, s) for stage in stages for s in stage.series if s.unit == "s"
     ]
-    fig, ax = plt.subplots(figsize=(9, 0.35 * max(len(bars), 4) + 1.2), layout="constrained")
-    labels = [f"{stage}: {s.name}" for stage, s in bars]
+    fig, ax = plt.subplots(figsize=(13, 0.32 * max(len(bars), 4) + 1.4), layout="constrained")
+    labels = [_label(f"{stage}: {s.name}") for stage, s in bars]
     medians = [s.median for _, s in bars]
     spread = [
         [s.median - min(s.samples) for _, s in bars],
         [max(s.samples) - s.median for _, s in bars],
     ]
-    colours = ["#9e9e9e" if s.name.startswith("baseline") else "#0078d4" for _, s in bars]
+    colours = [_COLOURS.get(s.name.split(":")[0], _COLOURS["ReadyCheck"]) for _, s in bars]
     ax.barh(range(len(bars)), medians, xerr=spread, color=colours, capsize=2)
     ax.set_yticks(range(len(bars)), labels, fontsize=8)
     ax.invert_yaxis()
     if bars:
         ax.set_xscale("log")
-    ax.set_xlabel("seconds (median, log scale; grey = baseline, bars = min..max)")
+    ax.set_xlabel(
+        "seconds, median on a log scale (blue ReadyCheck, grey baseline, light reference; bars min..max)"
+    )
     ax.set_title("ReadyCheck stage latencies")
     fig.savefig(path, dpi=100)
     plt.close(fig)

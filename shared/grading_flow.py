@@ -86,19 +86,21 @@ class Outcome(StrEnum):
 
 def handle_grading_message(services: Services, work: GradingWork, trace: Mapping[str, str]) -> Outcome:
     """Grade one section, record progress, and render the report if this completes the set."""
-    record = load_submission(services.tables, work.submission_id)
+    partition = submission_partition(work.submission_id)
+    # One partition query gives the submission and its stored results in a single round trip.
+    rows = {r.row_key: r for r in services.tables.query_partition(partition)}
+    if SUBMISSION_ROW not in rows:
+        raise NotFound(f"submission {work.submission_id} does not exist")
+    record = SubmissionRecord.from_entity(rows[SUBMISSION_ROW])
     if record.status is not SubmissionStatus.GRADING:
         publish(services, record)
         return Outcome.ALREADY_FINISHED
-    partition = submission_partition(work.submission_id)
-    try:
-        services.tables.get(partition, result_row(work.section))
-    except NotFound:
+    if result_row(work.section) not in rows:
         submission = parse_submission(record)
         with telemetry.span("grade", trace, submission_id=work.submission_id, section=work.section.value):
             result = services.engine.grade(submission, work.section)
         services.tables.upsert(partition, result_row(work.section), chunked("result", result))
-    record, completed_here = _record_progress(services, work)
+    record, completed_here = _record_progress(services, work, record)
     telemetry.event("section graded", submission_id=work.submission_id, section=work.section.value)
     if completed_here and record.status is SubmissionStatus.GRADING:
         complete_submission(services, record, trace)
@@ -106,10 +108,11 @@ def handle_grading_message(services: Services, work: GradingWork, trace: Mapping
     return Outcome.SECTION_RECORDED
 
 
-def _record_progress(services: Services, work: GradingWork) -> tuple[SubmissionRecord, bool]:
+def _record_progress(
+    services: Services, work: GradingWork, record: SubmissionRecord
+) -> tuple[SubmissionRecord, bool]:
     """Add the section to the progress set; True when this message is the one that completed it."""
     for _ in range(_MAX_CONFLICT_RETRIES):
-        record = load_submission(services.tables, work.submission_id)
         if work.section in record.done:
             # A redelivery of the completing message (after a crash) must still finish the job.
             return record, record.complete and record.completed_by == work.section
@@ -121,6 +124,7 @@ def _record_progress(services: Services, work: GradingWork) -> tuple[SubmissionR
                 submission_partition(work.submission_id), SUBMISSION_ROW, updated.to_properties(), record.etag
             )
         except ConcurrencyConflict:
+            record = load_submission(services.tables, work.submission_id)
             continue
         return replace(updated, etag=etag), updated.complete
     raise ConcurrencyConflict(f"submission {work.submission_id}: progress kept conflicting; will retry")

@@ -162,6 +162,8 @@ def build_report(
 ) -> ReportModel:
     """Collect the report's content; ``date`` defaults to the date the candidate wrote on the sheet."""
     numbers = {item.id: index for index, item in enumerate(bank.items, start=1)}
+    # Bank.item builds its index on every call; one lookup table serves the whole report.
+    items = {item.id: item for item in bank.items}
     sections = []
     for section in Section:
         results = [r for r in graded.items if r.section is section]
@@ -170,7 +172,7 @@ def build_report(
         rows = tuple(
             ItemRow(
                 number=numbers[r.item_id],
-                prompt=bank.item(r.item_id).prompt,
+                prompt=items[r.item_id].prompt,
                 answer=r.answer_text,
                 key=r.key_text,
                 points=r.points,
@@ -191,10 +193,10 @@ def build_report(
         )
     corrections = tuple(
         Correction(
-            aws=bank.item(r.item_id).prompt.split(":", 1)[0].strip(),
+            aws=items[r.item_id].prompt.split(":", 1)[0].strip(),
             answer=r.answer_text or "(no answer)",
             azure=r.key_text,
-            why=bank.item(r.item_id).explanation,
+            why=items[r.item_id].explanation,
         )
         for r in graded.items
         if r.section is Section.SERVICE_MAPPING and r.status is not ItemStatus.CORRECT

@@ -46,6 +46,10 @@ _NEGATION_WORDS = ("not", "no", "never", "without", "neither", "nor", "avoid", "
 _FILLER_WORDS = ("and", "or", "plus", "also", "etc", "e", "g", "i", "use", "using", ",")
 _DROPPED = frozenset({"a", "an", "the"})
 _SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\b(?:but|however)\b")
+# Most answers have no "but", "however" or spaced dash; punctuation alone splits them as
+# _SENTENCE_BREAK would, several times faster.
+_PUNCTUATION_BREAK = re.compile(r"[.;:!?\n\r•]+")
+_DASH_BREAK = re.compile(r"\s[-*]\s")
 _WORD = re.compile(r"[a-z0-9]+|,")
 _NOT = re.compile(r"n't\b")
 _POSSESSIVE = re.compile(r"'s\b")
@@ -113,7 +117,11 @@ def _stem(word: str) -> str:
 
 def sentences(text: str) -> tuple[tuple[str, ...], ...]:
     """The answer as sentences (lines, bullets and clauses after "but"), each as stemmed words."""
-    parts = _SENTENCE_BREAK.split(_plain(text))
+    plain = _plain(text)
+    if "but" in plain or "however" in plain or _DASH_BREAK.search(plain):
+        parts = _SENTENCE_BREAK.split(plain)
+    else:
+        parts = _PUNCTUATION_BREAK.split(plain)
     stemmed = (tuple(map(_stem, filterfalse(_DROPPED.__contains__, _WORD.findall(p)))) for p in parts)
     return tuple(sentence for sentence in stemmed if sentence)
 
@@ -205,33 +213,31 @@ def _present(
 
 
 def find(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
-    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between.
-
-    Each word of the phrase is given as the set of answer words that count as it.
-    """
+    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between."""
+    # Each word of the phrase comes as the set of the answer's words that count as it (typos).
     spans: list[tuple[int, int]] = []
     if not phrase:
         return spans
     first, rest = phrase[0], phrase[1:]
     for start, word in enumerate(sentence):
-        if word not in first:
-            continue
-        position: int | None = start
-        for accepted in rest:
-            position = _next_in(sentence, accepted, position + 1, position + 2 + gap)
-            if position is None:
-                break
-        if position is not None:
-            spans.append((start, position + 1))
+        if word in first:
+            end = _follow(sentence, rest, start, gap)
+            if end is not None:
+                spans.append((start, end))
     return spans
 
 
-def _next_in(sentence: Sequence[str], accepted: set[str], start: int, stop: int) -> int | None:
-    """The first position in [start, stop) whose word is accepted."""
-    for position in range(start, min(stop, len(sentence))):
-        if sentence[position] in accepted:
-            return position
-    return None
+def _follow(sentence: Sequence[str], rest: Sequence[set[str]], start: int, gap: int) -> int | None:
+    """Where a phrase begun at ``start`` ends if each further word comes within ``gap`` words of the last."""
+    position = start
+    for accepted in rest:
+        for following in range(position + 1, min(len(sentence), position + 2 + gap)):
+            if sentence[following] in accepted:
+                position = following
+                break
+        else:
+            return None
+    return position + 1
 
 
 def _negated(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str]) -> bool:

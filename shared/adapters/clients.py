@@ -66,7 +66,9 @@ def table_client(connection: Connection, table: str) -> TableClient:
         raise ConfigurationError(
             f"{connection.name}__tableServiceUri is required for an identity-based connection"
         )
-    with suppress(ResourceExistsError):  # the usual case after the first start
+    from shared.adapters.tables import translated
+
+    with translated(f"table {table}"), suppress(ResourceExistsError):  # exists after the first start
         service.create_table(table)
     return service.get_table_client(table)
 

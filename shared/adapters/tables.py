@@ -27,7 +27,7 @@ _KEYS = ("PartitionKey", "RowKey")
 
 
 @contextmanager
-def _translated(what: str) -> Iterator[None]:
+def translated(what: str) -> Iterator[None]:
     """Turn SDK errors into the app's error tree."""
     try:
         yield
@@ -66,18 +66,18 @@ class AzureTableStore:
 
     def get(self, partition_key: str, row_key: str) -> StoredEntity:
         """The entity, or :class:`NotFound`."""
-        with _translated(f"entity {partition_key}/{row_key}"):
+        with translated(f"entity {partition_key}/{row_key}"):
             return _entity(self._client.get_entity(partition_key, row_key))
 
     def query_partition(self, partition_key: str) -> list[StoredEntity]:
         """Every entity of one partition, in row-key order."""
-        with _translated(f"partition {partition_key}"):
+        with translated(f"partition {partition_key}"):
             rows = self._client.query_entities("PartitionKey eq @pk", parameters={"pk": partition_key})
             return sorted((_entity(r) for r in rows), key=lambda e: e.row_key)
 
     def insert(self, partition_key: str, row_key: str, properties: Mapping[str, Value]) -> str:
         """Create the entity; :class:`ConcurrencyConflict` if it exists."""
-        with _translated(f"entity {partition_key}/{row_key}"):
+        with translated(f"entity {partition_key}/{row_key}"):
             result = self._client.create_entity(
                 {**properties, "PartitionKey": partition_key, "RowKey": row_key}
             )
@@ -85,7 +85,7 @@ class AzureTableStore:
 
     def upsert(self, partition_key: str, row_key: str, properties: Mapping[str, Value]) -> str:
         """Create or replace the entity."""
-        with _translated(f"entity {partition_key}/{row_key}"):
+        with translated(f"entity {partition_key}/{row_key}"):
             result = self._client.upsert_entity(
                 {**properties, "PartitionKey": partition_key, "RowKey": row_key}, mode=UpdateMode.REPLACE
             )
@@ -93,7 +93,7 @@ class AzureTableStore:
 
     def replace(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
         """Replace only if the ETag still matches; :class:`ConcurrencyConflict` otherwise."""
-        with _translated(f"entity {partition_key}/{row_key}"):
+        with translated(f"entity {partition_key}/{row_key}"):
             result = self._client.update_entity(
                 {**properties, "PartitionKey": partition_key, "RowKey": row_key},
                 mode=UpdateMode.REPLACE,
@@ -104,10 +104,10 @@ class AzureTableStore:
 
     def delete(self, partition_key: str, row_key: str) -> None:
         """Delete the entity; a missing one is fine."""
-        with _translated(f"entity {partition_key}/{row_key}"):
+        with translated(f"entity {partition_key}/{row_key}"):
             self._client.delete_entity(partition_key, row_key)
 
     def ping(self) -> None:
         """Raise unless the table answers (for the health route)."""
-        with _translated("the state table"):
+        with translated("the state table"):
             next(iter(self._client.query_entities("PartitionKey eq 'health'", results_per_page=1)), None)
