@@ -189,3 +189,12 @@ def test_self_assessment_section_keeps_only_valid_ratings(bank: Bank) -> None:
     sub = submission(confidence=(("cloud", 4), ("nope", 3), ("py", 9), ("events", 1)))
     result = grade_section(sub, Section.SELF_ASSESSMENT, bank)
     assert result.confidence == (("cloud", 4), ("events", 1))
+
+
+def test_a_bank_edited_under_the_same_version_grades_with_its_own_keys(bank: Bank) -> None:
+    rekeyed = tuple(i.model_copy(update={"answer": ("B",)}) if i.id == "q-gil" else i for i in bank.items)
+    edited = bank.model_copy(update={"items": rekeyed})
+    sub = submission(choose("q-gil", "A"))
+    assert grade_submission(sub, bank).items[0].status is ItemStatus.CORRECT
+    assert grade_submission(sub, edited).items[0].status is ItemStatus.WRONG
+    assert grade_submission(sub, bank).items[0].status is ItemStatus.CORRECT

@@ -135,6 +135,10 @@ def test_rendering_the_same_model_twice_gives_the_same_contents(model: ReportMod
     assert paragraphs(first) == paragraphs(second)
 
 
+def test_rendering_the_same_model_twice_gives_the_same_bytes(model: ReportModel) -> None:
+    assert render_report(model) == render_report(model)
+
+
 @pytest.mark.libreoffice
 def test_libreoffice_converts_the_report_and_page_one_renders(model: ReportModel, tmp_path: Path) -> None:
     office, pdftoppm = shutil.which("libreoffice") or shutil.which("soffice"), shutil.which("pdftoppm")

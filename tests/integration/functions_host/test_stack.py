@@ -15,6 +15,10 @@ from devstack.stack import ROOT, StackPorts, StackState, down, up
 from tests.integration.functions_host.conftest import eventually
 
 
+def _runs(pid: int, program: str) -> bool:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(program.encode())
+
+
 def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
 
@@ -63,6 +67,8 @@ def test_down_stops_exactly_the_recorded_processes(tmp_path: Path) -> None:
         "commands": {"sleeper": "sleep 300", "reused": "azurite"},
     }
     state_file.write_text(json.dumps(document))
+    # Until the children have exec'd, /proc shows the forking interpreter's command line.
+    eventually(lambda: all(_runs(p, "sleep") for p in (recorded.pid, stranger.pid)))
     try:
         assert down(state_file) == ["sleeper"]
         recorded.process.wait(timeout=10)
