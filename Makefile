@@ -11,7 +11,7 @@ CHECKOV_VENV := .tools/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps lint test test-unit template audit clean
+.PHONY: install system-deps lint test test-unit template audit demo up down clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
