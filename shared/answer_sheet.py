@@ -9,6 +9,7 @@ LibreOffice or Google Sheets.
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 import unicodedata
@@ -19,7 +20,15 @@ from typing import TYPE_CHECKING
 
 from shared.bank import Bank, Item, ItemKind
 from shared.errors import Problem, WorkbookRejected
-from shared.submission import Answer, Candidate, ParseResult, SheetFormat, Submission, submission_key
+from shared.submission import (
+    Answer,
+    Candidate,
+    ParseResult,
+    SheetFormat,
+    Submission,
+    construct_validated,
+    submission_key,
+)
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -363,22 +372,9 @@ class _Collected:
 
     def rate(self, topic_id: str, raw: str, sheet: str, row: int, column: str) -> None:
         """Record a 1-5 confidence rating for a topic."""
-        level = _as_int(raw)
-        if level is None:
-            self.problems.append(
-                Problem(
-                    sheet,
-                    row,
-                    column,
-                    f"confidence for topic {topic_id} must be a whole number 1-5, got {raw[:40]!r}",
-                )
-            )
-        elif not 1 <= level <= 5:
-            self.problems.append(
-                Problem(
-                    sheet, row, column, f"confidence for topic {topic_id} is {level}, outside 1-5; ignored"
-                )
-            )
+        level = _rating(topic_id, raw)
+        if isinstance(level, str):
+            self.problems.append(Problem(sheet, row, column, level))
         elif topic_id in self.confidence:
             self.problems.append(Problem(sheet, row, column, f"topic {topic_id} is rated again; ignored"))
         else:
@@ -395,6 +391,16 @@ class _Collected:
             confidence=tuple(sorted(self.confidence.items())),
             problems=tuple(self.problems),
         )
+
+
+def _rating(topic_id: str, raw: str) -> int | str:
+    """A confidence cell read as a level 1-5, or the problem message saying why it is not one."""
+    level = _as_int(raw)
+    if level is None:
+        return f"confidence for topic {topic_id} must be a whole number 1-5, got {raw[:40]!r}"
+    if not 1 <= level <= 5:
+        return f"confidence for topic {topic_id} is {level}, outside 1-5; ignored"
+    return level
 
 
 # ---------------------------------------------------------------- the template
@@ -603,12 +609,8 @@ class _FormsParser:
                 f"{self.bank.id} {self.bank.version}",
                 self.problems,
             )
-        responses: list[_Response] = []
-        for row, cells in _rows_below(self.frame, self.header):
-            response = self._response(row, cells, columns, metas)
-            if response is not None:
-                responses.append(response)
-        submissions = self._deduplicate(responses)
+        body = _FormsBody(self.frame, self.header, columns, self.rules, self.sheet)
+        submissions = self._deduplicate(self._responses(body, metas), body)
         everything = list(self.problems)
         for submission in submissions:
             everything.extend(submission.problems)
@@ -672,73 +674,81 @@ class _FormsParser:
         prefix, sep, _ = header.partition(" - ")
         return bool(sep) and _norm(prefix) in _MS_PER_QUESTION_PREFIXES and label not in self.lookup.exact
 
-    def _response(
-        self, row: int, cells: Mapping[str, str], columns: Mapping[str, _Column], metas: Mapping[str, str]
-    ) -> _Response | None:
-        def meta(name: str) -> str:
+    def _responses(self, body: _FormsBody, metas: Mapping[str, str]) -> Iterator[_Response]:
+        """The attributed rows: identity, candidate and time per row; answers are read later."""
+
+        def meta(name: str) -> list[str]:
             col = metas.get(name)
-            return cells.get(col, "") if col else ""
+            return body.values[col] if col else [""] * len(body.rows)
 
-        collected = _Collected(self.rules)
-        for col, raw in cells.items():
-            column = columns.get(col)
-            if column is None or column.kind == "item":
-                if column is not None:
-                    collected.answer(self.rules.items[column.target], raw, self.sheet, row, col)
-            elif column.kind == "topic":
-                collected.rate(column.target, raw, self.sheet, row, col)
-        email, name, response_id = meta("email"), meta("name"), meta("id")
-        if name.casefold() == _ANONYMOUS:
-            name = ""
-        answered = bool(collected.answers or collected.confidence or collected.problems)
-        if not answered and not (email or name):
-            return None  # a blank row a round trip added, or a row with no answers and no one
         email_col = metas.get("email")
-        if email and email.casefold() != _ANONYMOUS:
-            identity = email.casefold()
-            if "@" not in email:
-                collected.problems.append(
-                    Problem(self.sheet, row, email_col, f"email {email[:80]!r} does not look like an address")
+        when_texts = [
+            c or t or s for c, t, s in zip(meta("completion"), meta("timestamp"), meta("start"), strict=True)
+        ]
+        # Response times repeat in big exports, and a blank one is common: read each text once.
+        moments = {text: _as_datetime(text) for text in set(when_texts)}
+        rows = zip(
+            body.rows,
+            body.answered,
+            meta("email"),
+            meta("name"),
+            meta("id"),
+            meta("target_role"),
+            when_texts,
+            strict=True,
+        )
+        for position, (row, answered, email, name, response_id, role, when) in enumerate(rows):
+            if name.casefold() == _ANONYMOUS:
+                name = ""
+            if not answered and not (email or name):
+                continue  # a blank row a round trip added, or a row with no answers and no one
+            problems: list[Problem] = []
+            if email and email.casefold() != _ANONYMOUS:
+                identity = email.casefold()
+                if "@" not in email:
+                    problems.append(
+                        Problem(
+                            self.sheet, row, email_col, f"email {email[:80]!r} does not look like an address"
+                        )
+                    )
+            elif name or response_id:
+                # Keys must stay unique per person: fall back to the name, else the response id.
+                identity = f"name:{name.casefold()}" if name else f"{_ANONYMOUS}#{response_id}"
+                kept_by = f"name {name!r}" if name else f"response id {response_id}"
+                problems.append(
+                    Problem(
+                        self.sheet,
+                        row,
+                        email_col,
+                        "identity is anonymous: no email was recorded, so this response is kept apart "
+                        f"by its {kept_by}",
+                    )
                 )
-        elif name or response_id:
-            # Keys must stay unique per person: fall back to the name, else the response id.
-            identity = f"name:{name.casefold()}" if name else f"{_ANONYMOUS}#{response_id}"
-            kept_by = f"name {name!r}" if name else f"response id {response_id}"
-            collected.problems.append(
-                Problem(
-                    self.sheet,
-                    row,
-                    email_col,
-                    "identity is anonymous: no email was recorded, so this response is kept apart "
-                    f"by its {kept_by}",
+                email = _ANONYMOUS
+            else:
+                self.problems.append(
+                    Problem(
+                        self.sheet,
+                        row,
+                        email_col,
+                        "no email, name or response id: the response cannot be attributed; skipped",
+                    )
                 )
-            )
-            email = _ANONYMOUS
-        else:
-            self.problems.append(
-                Problem(
-                    self.sheet,
-                    row,
-                    email_col,
-                    "no email, name or response id: the response cannot be attributed; skipped",
-                )
-            )
-            return None
-        if not answered:
-            collected.problems.append(Problem(self.sheet, row, None, "the response answers no question"))
-        when = meta("completion") or meta("timestamp") or meta("start")
-        moment = _as_datetime(when)
-        day = moment.date().isoformat() if moment else when
-        candidate = Candidate(name=name, email=email, target_role=meta("target_role"), date=day)
-        return _Response(row, identity, candidate, moment, collected)
+                continue
+            if not answered:
+                problems.append(Problem(self.sheet, row, None, "the response answers no question"))
+            moment = moments[when]
+            day = moment.date().isoformat() if moment else when
+            candidate = construct_validated(Candidate, name=name, email=email, target_role=role, date=day)
+            yield _Response(row, position, identity, candidate, moment, tuple(problems))
 
-    def _deduplicate(self, responses: Iterable[_Response]) -> list[Submission]:
+    def _deduplicate(self, responses: Iterable[_Response], body: _FormsBody) -> list[Submission]:
         """One submission per identity: the latest response wins (a candidate's resubmission)."""
         by_identity: dict[str, list[_Response]] = {}
         for response in responses:
             by_identity.setdefault(response.identity, []).append(response)
-        kept: list[tuple[int, Submission]] = []
-        for identity, group in by_identity.items():
+        kept: list[_Response] = []
+        for group in by_identity.values():
             # Latest completion time wins; without readable times the later row wins.
             ordered = (
                 group if len(group) == 1 else sorted(group, key=lambda r: (r.when or datetime.min, r.row))
@@ -754,20 +764,127 @@ class _FormsParser:
                         "is kept and this one is ignored",
                     )
                 )
-            key = submission_key(self.digest, identity)
-            kept.append((latest.row, latest.collected.submission(key, latest.candidate, self.fmt)))
-        return [submission for _, submission in sorted(kept, key=lambda pair: pair[0])]
+            kept.append(latest)
+        kept.sort(key=lambda response: response.row)
+        # Answers are built only for the kept rows; a million small objects of one build would
+        # otherwise trigger full garbage collections that find nothing to free.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return [self._submission(response, body) for response in kept]
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _submission(self, response: _Response, body: _FormsBody) -> Submission:
+        answers, confidence, problems = body.read(response.position)
+        return construct_validated(
+            Submission,
+            submission_key=submission_key(self.digest, response.identity),
+            candidate=response.candidate,
+            source_format=self.fmt,
+            answers=answers,
+            confidence=confidence,
+            problems=(*problems, *response.problems),
+        )
+
+
+class _FormsBody:
+    """The response rows of a forms export, read column by column.
+
+    Every distinct cell text of a question column is validated once (exports repeat the same
+    option texts and ratings thousands of times); a row then only looks its cells up.
+    """
+
+    def __init__(
+        self, frame: DataFrame, header: int, columns: Mapping[str, _Column], rules: _Rules, sheet: str
+    ) -> None:
+        body = frame.loc[frame.index > header]
+        filled = body.to_numpy() != ""
+        # Blank rows (any column) are skipped, as a round trip through a spreadsheet can add them.
+        body = body[filled.any(axis=1)]
+        used = [col for col, column in columns.items() if column.kind in ("item", "topic")]
+        self.sheet = sheet
+        self.rules = rules
+        self.rows: list[int] = body.index.tolist()
+        self.values: dict[str, list[str]] = {
+            col: body[col].tolist() for col, column in columns.items() if column.kind != "ignored"
+        }
+        # Every non-empty item or rating cell yields an answer, a rating or a problem.
+        self.answered: list[bool] = (body[used].to_numpy() != "").any(axis=1).tolist()
+        # Answers in bank order, ratings by topic id, problems in column order.
+        self.item_columns = sorted(
+            ((col, rules.items[columns[col].target]) for col in used if columns[col].kind == "item"),
+            key=lambda pair: rules.order[pair[1].id],
+        )
+        self.topic_columns = sorted(
+            ((col, columns[col].target) for col in used if columns[col].kind == "topic"),
+            key=lambda pair: pair[1],
+        )
+        self.problem_columns = used
+        self.readings = {col: self._read_column(col, columns[col]) for col in used}
+
+    def _read_column(self, col: str, column: _Column) -> dict[str, _Choices | int | str]:
+        """Each distinct text of the column read once: choice keys, a rating, or a problem message."""
+        read: dict[str, _Choices | int | str] = {}
+        for raw in set(self.values[col]):
+            if not raw:
+                continue
+            if column.kind == "topic":
+                read[raw] = _rating(column.target, raw)
+                continue
+            item = self.rules.items[column.target]
+            if item.kind in (ItemKind.SINGLE_CHOICE, ItemKind.MULTIPLE_CHOICE):
+                choices = self.rules.choices(item, raw)
+                read[raw] = f"item {item.id}: {choices.error}" if choices.error else choices
+            else:
+                read[raw] = _Choices()
+        return read
+
+    def read(self, position: int) -> tuple[tuple[Answer, ...], tuple[tuple[str, int], ...], list[Problem]]:
+        """The answers, ratings and cell problems of one response row."""
+        row = self.rows[position]
+        answers = []
+        for col, item in self.item_columns:
+            raw = self.values[col][position]
+            reading = self.readings[col].get(raw) if raw else None
+            if isinstance(reading, _Choices):
+                answers.append(
+                    construct_validated(
+                        Answer,
+                        item_id=item.id,
+                        choices=reading.keys,
+                        text=raw,
+                        sheet=self.sheet,
+                        row=row,
+                        column=col,
+                    )
+                )
+        confidence = []
+        for col, topic_id in self.topic_columns:
+            raw = self.values[col][position]
+            level = self.readings[col].get(raw) if raw else None
+            if isinstance(level, int):
+                confidence.append((topic_id, level))
+        problems = []
+        for col in self.problem_columns:
+            raw = self.values[col][position]
+            message = self.readings[col].get(raw) if raw else None
+            if isinstance(message, str):
+                problems.append(Problem(self.sheet, row, col, message))
+        return tuple(answers), tuple(confidence), problems
 
 
 @dataclass(frozen=True, slots=True)
 class _Response:
-    """One attributed row of a forms export."""
+    """One attributed row of a forms export; its answers are read only if it is kept."""
 
     row: int
+    position: int
     identity: str
     candidate: Candidate
     when: datetime | None
-    collected: _Collected
+    problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,7 +216,8 @@ def find(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[
     """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between."""
     # Each word of the phrase comes as the set of the answer's words that count as it (typos).
     spans: list[tuple[int, int]] = []
-    if not phrase:
+    # Most sentences lack the phrase's first word, which a set operation rules out at once.
+    if not phrase or phrase[0].isdisjoint(sentence):
         return spans
     first, rest = phrase[0], phrase[1:]
     for start, word in enumerate(sentence):
