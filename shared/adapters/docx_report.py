@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import threading
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,11 +73,7 @@ _TABLE_LOOK = (
 )
 # Zip records (local header, central directory entry, end of directory) with a fixed
 # timestamp (1980-01-01), so the same report gives the same bytes.
-_LOCAL = struct.Struct("<4s5H3L2H")
-_CENTRAL = struct.Struct("<4s6H3L5H2L")
-_END = struct.Struct("<4s4H2LH")
-_ZIP_DATE = (1 << 5) | 1
-_STORED, _DEFLATED = 0, 8
+_ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def _text(value: str) -> str:
@@ -146,49 +140,25 @@ def _chart_png(model: ReportModel) -> bytes:
     return buffer.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class _ZipEntry:
-    """One package part, compressed once."""
+def _package(parts: Iterable[tuple[str, bytes]], stored: str) -> bytes:
+    """The .docx zip: a fixed timestamp keeps equal reports byte-identical; the PNG is stored as is."""
+    import zipfile
 
-    name: bytes
-    method: int
-    crc: int
-    size: int
-    data: bytes
-
-
-def _zip_entry(name: str, data: bytes, *, compress: bool = True) -> _ZipEntry:
-    if not compress:
-        return _ZipEntry(name.encode(), _STORED, zlib.crc32(data), len(data), data)
-    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
-    packed = packer.compress(data) + packer.flush()
-    return _ZipEntry(name.encode(), _DEFLATED, zlib.crc32(data), len(data), packed)
-
-
-def _zip(entries: Iterable[_ZipEntry]) -> bytes:
-    """A zip archive of already compressed entries: zipfile would re-compress the unchanged parts."""
-    chunks: list[bytes] = []
-    directory: list[bytes] = []
-    offset = 0
-    for e in entries:
-        sizes = (e.crc, len(e.data), e.size, len(e.name))
-        header = _LOCAL.pack(b"PK\x03\x04", 20, 0, e.method, 0, _ZIP_DATE, *sizes, 0)
-        directory.append(
-            _CENTRAL.pack(b"PK\x01\x02", 20, 20, 0, e.method, 0, _ZIP_DATE, *sizes, 0, 0, 0, 0, 0, offset)
-            + e.name
-        )
-        chunks += (header, e.name, e.data)
-        offset += len(header) + len(e.name) + len(e.data)
-    central = b"".join(directory)
-    end = _END.pack(b"PK\x05\x06", 0, 0, len(directory), len(directory), len(central), offset, 0)
-    return b"".join((*chunks, central, end))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE_TIME)
+            info.compress_type = zipfile.ZIP_STORED if name == stored else zipfile.ZIP_DEFLATED
+            # Level 1: the parts are small XML; stronger levels cost time and save little.
+            package.writestr(info, data, compresslevel=1)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
 class _Skeleton:
     """The package every report shares, split where each report's own content goes."""
 
-    entries: tuple[_ZipEntry | str, ...]  # a name where the report writes its own part
+    entries: tuple[tuple[str, bytes | None], ...]  # None where the report writes its own part
     document_head: str
     document_tail: str
     templates: dict[str, str]  # parts that carry a mark to replace
@@ -229,7 +199,7 @@ def _skeleton() -> _Skeleton:
     buffer = io.BytesIO()
     document.save(buffer)
 
-    entries: list[_ZipEntry | str] = []
+    entries: list[tuple[str, bytes | None]] = []
     templates: dict[str, str] = {}
     with zipfile.ZipFile(buffer) as package:
         for name in package.namelist():
@@ -241,9 +211,9 @@ def _skeleton() -> _Skeleton:
             elif name != image_name and (_FOOTER_MARK.encode() in data or _TITLE_MARK.encode() in data):
                 templates[name] = data.decode()
             elif name != image_name:
-                entries.append(_zip_entry(name, data))
+                entries.append((name, data))
                 continue
-            entries.append(name)
+            entries.append((name, None))
     return _Skeleton(
         tuple(entries),
         head,
@@ -447,11 +417,8 @@ def render_report(model: ReportModel) -> bytes:
         f"Question bank {model.bank_id} version {model.bank_version} \u00b7 submission {model.submission_key}"
     )
     title = _escape(f"Readiness report: {_text(model.candidate_name)}")
-    own = {
-        "word/document.xml": _zip_entry("word/document.xml", document.encode()),
-        skeleton.image_name: _zip_entry(skeleton.image_name, png, compress=False),
-    }
+    own = {"word/document.xml": document.encode(), skeleton.image_name: png}
     for name, xml in skeleton.templates.items():
-        filled = xml.replace(_FOOTER_MARK, footer).replace(_TITLE_MARK, title)
-        own[name] = _zip_entry(name, filled.encode())
-    return _zip(own[e] if isinstance(e, str) else e for e in skeleton.entries)
+        own[name] = xml.replace(_FOOTER_MARK, footer).replace(_TITLE_MARK, title).encode()
+    parts = ((name, own[name] if data is None else data) for name, data in skeleton.entries)
+    return _package(parts, stored=skeleton.image_name)
