@@ -88,6 +88,21 @@ _ROW_OR_CELL = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")
 _ROW_NUMBER = re.compile(_REF_ATTR + rb"([1-9][0-9]{0,6})[\"']")
 _CELL_NUMBER = re.compile(_REF_ATTR + rb"([A-Z]{1,3})([1-9][0-9]{0,6})[\"']")
 _ANY_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b")
+_PREFIXED_TAG = re.compile(rb"<\w+:")
+
+
+def _without_prefixes(pattern: re.Pattern[bytes]) -> re.Pattern[bytes]:
+    """The pattern for XML whose tags carry no namespace prefix: same matches, about twice as fast.
+
+    Without the optional prefix group the pattern starts with a literal (``<c``, ``<row``), which
+    the regex engine scans for directly instead of trying every ``<``.
+    """
+    return re.compile(pattern.pattern.replace(rb"<(?:\w+:)?", rb"<"), pattern.flags)
+
+
+# Excel and the exporters write worksheet tags without prefixes; the general patterns above are
+# used when any tag has one.
+_UNPREFIXED = {rx: _without_prefixes(rx) for rx in (_ODD_REF, _CELL_REF, _CELL_TAG, _ROW_REF)}
 _FORMULA_CELL = re.compile(_CELL_PREFIX + rb"\s*<(?:\w+:)?f\b")
 
 
@@ -272,17 +287,22 @@ def _check_extent(name: str, xml: bytes, limits: ParseLimits) -> None:
     few hundred bytes would abort the process, so the range is measured on the XML first, counting
     every cell element (styled empty ones too, which can only make the estimate larger).
     """
-    odd = _ODD_REF.search(xml)
+    odd_ref, cell_ref, cell_tag, row_ref = _ODD_REF, _CELL_REF, _CELL_TAG, _ROW_REF
+    if not _PREFIXED_TAG.search(xml):
+        odd_ref, cell_ref, cell_tag, row_ref = (
+            _UNPREFIXED[rx] for rx in (odd_ref, cell_ref, cell_tag, row_ref)
+        )
+    odd = odd_ref.search(xml)
     if odd:
         raise WorkbookRejected(
             f"sheet {name!r} has a malformed cell or row reference near {odd.group(0)[:60]!r}: "
             "open it in a spreadsheet application and save it again as .xlsx"
         )
-    refs = _CELL_REF.findall(xml)
-    if len(refs) == len(_CELL_TAG.findall(xml)):
+    refs = cell_ref.findall(xml)
+    if len(refs) == len(cell_tag.findall(xml)):
         # Distinct texts first: a 50,000-row sheet has only a handful of column letters.
         letters, digits = (set(part) for part in zip(*refs, strict=True)) if refs else (set(), set())
-        rows = {int(number) for number in digits | set(_ROW_REF.findall(xml))}
+        rows = {int(number) for number in digits | set(row_ref.findall(xml))}
         columns = {_column_number(text.decode()) for text in letters}
     else:
         rows, columns = _walk_positions(xml)
@@ -360,10 +380,10 @@ def _frame(raw: DataFrame, first_row: int, first_col: int) -> DataFrame:
     """Relabel fastexcel's frame: index = sheet row numbers, columns = letters."""
     import pandas as pd
 
-    frame = raw.copy()
-    frame.columns = pd.Index([column_letter(first_col + i) for i in range(len(frame.columns))])
-    frame.index = pd.RangeIndex(first_row, first_row + len(frame))
-    return frame
+    # fastexcel's frame is new and owned here: relabel it in place rather than copy every cell.
+    raw.columns = pd.Index([column_letter(first_col + i) for i in range(len(raw.columns))])
+    raw.index = pd.RangeIndex(first_row, first_row + len(raw))
+    return raw
 
 
 def _formula_problems(sheet: str, xml: bytes) -> Iterator[Problem]:
