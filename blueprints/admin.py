@@ -27,7 +27,7 @@ def replay_dead_letters(req: func.HttpRequest) -> func.HttpResponse:
     """Reopen dead-lettered submissions and send their sections again (after a fix)."""
     from shared.adapters.clients import services
     from shared.grading_flow import replay_dead_letters as replay
-    from shared.status import json_result, problem
+    from shared.http_results import json_result, problem
 
     limit = req.params.get("max", "100")
     if not limit.isdigit():

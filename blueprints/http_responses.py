@@ -6,8 +6,8 @@ import azure.functions as func
 
 from shared.access import PRINCIPAL_HEADER, Viewer, viewer_from_header
 from shared.errors import NotAuthenticated, ReadyCheckError, TransientServiceError
+from shared.http_results import HttpResult, problem
 from shared.settings import get_settings
-from shared.status import HttpResult, problem
 
 
 def respond(result: HttpResult) -> func.HttpResponse:

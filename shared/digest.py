@@ -16,6 +16,7 @@ from shared.bank import Bank
 from shared.errors import NotFound
 from shared.grading import GradedSubmission
 from shared.grading_flow import DOCX_CONTENT_TYPE, section_results
+from shared.http_results import HttpResult, json_result
 from shared.ports import Services
 from shared.readiness import CohortStats, Readiness, cohort_stats
 from shared.records import (
@@ -26,7 +27,7 @@ from shared.records import (
     load_submission,
     upload_state,
 )
-from shared.status import HttpResult, json_result, parse_day
+from shared.status import parse_day
 from shared.submission import Submission
 
 NEEDS_HELP = 5

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 
 from shared.access import Viewer
 from shared.errors import NotFound, ReadyCheckError
 from shared.grading_flow import DOCX_CONTENT_TYPE, parse_submission, report_blob_name
+from shared.http_results import HttpResult, json_result, problem
 from shared.ingest import http_blob_name, record_received, safe_file_name
 from shared.ports import Services, StoredEntity
 from shared.records import (
@@ -30,31 +30,6 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ZIP_MAGIC = b"PK\x03\x04"
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResult:
-    """A response: status, body, content type and extra headers."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    def json(self) -> object:
-        """The body decoded as JSON (for callers and tests)."""
-        return json.loads(self.body)
-
-
-def json_result(status: int, data: object, headers: Mapping[str, str] | None = None) -> HttpResult:
-    """A JSON response."""
-    return HttpResult(status, json.dumps(data).encode(), "application/json", dict(headers or {}))
-
-
-def problem(status: int, title: str, detail: str, **extra: object) -> HttpResult:
-    """A problem-details (``application/problem+json``) response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return HttpResult(status, json.dumps(body).encode(), "application/problem+json")
 
 
 def not_found(what: str) -> HttpResult:
