@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
 from devstack.azurite import AzuritePorts
+from tests import polling
 from tests.fixtures.functions_host import RunningHost
 from tests.fixtures.servicebus import RunningEmulator
 
@@ -25,14 +25,8 @@ T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.2) -> T:
-    """Poll until ``probe`` returns something truthy; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    value = probe()
-    while not value and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = probe()
-    assert value, f"condition not met within {timeout} s (last value {value!r})"
-    return value
+    """Poll with the end-to-end tier's longer default timeout (the whole pipeline runs)."""
+    return polling.eventually(probe, timeout, interval)
 
 
 @dataclass

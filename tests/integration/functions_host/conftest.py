@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -14,18 +12,6 @@ from azure.storage.queue import QueueServiceClient
 from tests.fixtures.functions_host import RunningHost
 
 APPS = Path(__file__).parent / "apps"
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    value = probe()
-    while not value and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = probe()
-    assert value, f"condition not met within {timeout} s (last value {value!r})"
-    return value
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
 from tests.fixtures.functions_host import RunningHost
-from tests.integration.functions_host.conftest import APPS, eventually
+from tests.integration.functions_host.conftest import APPS
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 

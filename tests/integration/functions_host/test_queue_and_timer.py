@@ -13,7 +13,8 @@ from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
 from tests.fixtures.functions_host import RunningHost
-from tests.integration.functions_host.conftest import create_containers, eventually
+from tests.integration.functions_host.conftest import create_containers
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 

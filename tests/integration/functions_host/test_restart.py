@@ -8,7 +8,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from tests.fixtures.functions_host import RunningHost
-from tests.integration.functions_host.conftest import eventually
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ from azure.storage.blob import BlobServiceClient
 
 from tests.fixtures.functions_host import RunningHost
 from tests.fixtures.servicebus import RunningEmulator, StartEmulator
-from tests.integration.functions_host.conftest import APPS, eventually
+from tests.integration.functions_host.conftest import APPS
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from azure.storage.blob import BlobServiceClient
 
 from devstack.processes import ServiceStartError, start_process
 from devstack.stack import ROOT, StackPorts, StackState, down, up
-from tests.integration.functions_host.conftest import eventually
+from tests.polling import eventually
 
 
 def _runs(pid: int, program: str) -> bool:
