@@ -1,9 +1,9 @@
 """Grading one section per message, completing a submission exactly once, and recovering.
 
 Every step is idempotent so a redelivered or duplicated message changes nothing: a section
-result is stored once under a fixed key, progress is recorded with ETag-conditional writes,
-and only the grader whose write completes the set (or that same message, redelivered after
-a crash) renders the report.
+result is stored under a fixed key in the same ETag-conditional transaction that records its
+progress, and only the grader whose write completes the set (or that same message, redelivered
+after a crash) renders the report.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from pydantic import ValidationError
 from shared import telemetry
 from shared.bank import Section
 from shared.errors import ConcurrencyConflict, InvalidMessage, NotFound
-from shared.ports import OutgoingMessage, Services
+from shared.ports import OutgoingMessage, Services, TableWrite, Value, WriteKind
 from shared.records import (
     INFLIGHT_PARTITION,
     SUBMISSION_ROW,
     SubmissionRecord,
     SubmissionStatus,
     chunked,
+    done_property,
     load_submission,
     result_row,
     submission_partition,
@@ -85,7 +86,7 @@ class Outcome(StrEnum):
 
 
 def handle_grading_message(services: Services, work: GradingWork, trace: Mapping[str, str]) -> Outcome:
-    """Grade one section, record progress, and render the report if this completes the set."""
+    """Grade one section, record it with its progress, and render the report if this completes the set."""
     partition = submission_partition(work.submission_id)
     # One partition query gives the submission and its stored results in a single round trip.
     rows = {r.row_key: r for r in services.tables.query_partition(partition)}
@@ -95,12 +96,12 @@ def handle_grading_message(services: Services, work: GradingWork, trace: Mapping
     if record.status is not SubmissionStatus.GRADING:
         publish(services, record)
         return Outcome.ALREADY_FINISHED
+    result: dict[str, Value] | None = None
     if result_row(work.section) not in rows:
         submission = parse_submission(record)
         with telemetry.span("grade", trace, submission_id=work.submission_id, section=work.section.value):
-            result = services.engine.grade(submission, work.section)
-        services.tables.upsert(partition, result_row(work.section), chunked("result", result))
-    record, completed_here = _record_progress(services, work, record)
+            result = chunked("result", services.engine.grade(submission, work.section))
+    record, completed_here = _record_progress(services, work, record, result)
     telemetry.event("section graded", submission_id=work.submission_id, section=work.section.value)
     if completed_here and record.status is SubmissionStatus.GRADING:
         complete_submission(services, record, trace)
@@ -109,24 +110,32 @@ def handle_grading_message(services: Services, work: GradingWork, trace: Mapping
 
 
 def _record_progress(
-    services: Services, work: GradingWork, record: SubmissionRecord
+    services: Services, work: GradingWork, record: SubmissionRecord, result: Mapping[str, Value] | None
 ) -> tuple[SubmissionRecord, bool]:
-    """Add the section to the progress set; True when this message is the one that completed it."""
+    """Store the result and mark the section done in one transaction; True when this completed the set.
+
+    The progress merge is conditional on the submission's ETag, so the writer whose transaction
+    succeeds knows the exact set it completed; a lost race re-reads the submission row only.
+    """
+    partition = submission_partition(work.submission_id)
     for _ in range(_MAX_CONFLICT_RETRIES):
         if work.section in record.done:
             # A redelivery of the completing message (after a crash) must still finish the job.
             return record, record.complete and record.completed_by == work.section
         updated = replace(record, done=record.done | {work.section.value})
+        progress: dict[str, Value] = {done_property(work.section): True}
         if updated.complete:
             updated = replace(updated, completed_by=work.section.value)
+            progress["completed_by"] = work.section.value
+        writes = [TableWrite(WriteKind.MERGE, SUBMISSION_ROW, progress, record.etag)]
+        if result is not None:
+            writes.insert(0, TableWrite(WriteKind.UPSERT, result_row(work.section), result))
         try:
-            etag = services.tables.replace(
-                submission_partition(work.submission_id), SUBMISSION_ROW, updated.to_properties(), record.etag
-            )
+            etags = services.tables.transact(partition, writes)
         except ConcurrencyConflict:
             record = load_submission(services.tables, work.submission_id)
             continue
-        return replace(updated, etag=etag), updated.complete
+        return replace(updated, etag=etags[SUBMISSION_ROW]), updated.complete
     raise ConcurrencyConflict(f"submission {work.submission_id}: progress kept conflicting; will retry")
 
 
@@ -175,12 +184,11 @@ def _transition(
         if record.status is not SubmissionStatus.GRADING:
             return record
         updated = replace(record, status=status, scores=scores, reason=reason)
+        # A merge of the changed properties: the stored answers need not travel again.
+        changes = {k: v for k, v in updated.to_properties().items() if k in ("status", "scores", "reason")}
         try:
-            etag = services.tables.replace(
-                submission_partition(record.submission_id),
-                SUBMISSION_ROW,
-                updated.to_properties(),
-                record.etag,
+            etag = services.tables.merge(
+                submission_partition(record.submission_id), SUBMISSION_ROW, changes, record.etag
             )
         except ConcurrencyConflict:
             record = load_submission(services.tables, record.submission_id)

@@ -16,7 +16,7 @@ from shared import telemetry
 from shared.bank import Section
 from shared.errors import ConcurrencyConflict, NotFound, Problem, WorkbookRejected
 from shared.grading_flow import GradingWork
-from shared.ports import Services, Value
+from shared.ports import MAX_TRANSACTION, Services, TableWrite, Value, WriteKind
 from shared.records import (
     BLOB_ROW,
     INFLIGHT_PARTITION,
@@ -37,6 +37,9 @@ from shared.submission import ParseResult, Submission
 
 HTTP_UPLOAD_PREFIX = "http"
 _WRITERS = 16
+# Messages go out section by section within blocks of this many submissions, so the graders
+# working at one moment mostly hold different submissions and seldom race on one progress row.
+_SPREAD = 50
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -124,26 +127,34 @@ def ingest_blob(services: Services, blob_name: str) -> str | None:
 def _fan_out(services: Services, upload_id: str, day: str, parsed: ParseResult) -> None:
     now = services.clock.now().isoformat()
     sections = tuple(s.value for s in Section)
+    ids = [submission_id_for(upload_id, s.submission_key) for s in parsed.submissions]
+    emails = [s.candidate.email.strip().casefold() for s in parsed.submissions]
 
-    def record(submission: Submission) -> list[GradingWork]:
-        submission_id = submission_id_for(upload_id, submission.submission_key)
-        email = submission.candidate.email.strip().casefold()
-        _insert_if_absent(
-            services,
-            upload_partition(upload_id),
-            summary_row(submission_id),
-            {"status": SubmissionStatus.GRADING.value, "email": email, "scores": "", "reason": ""},
-        )
-        _insert_if_absent(services, day_partition(day), summary_row(submission_id), {"upload_id": upload_id})
-        _insert_if_absent(
-            services, INFLIGHT_PARTITION, submission_id, {"upload_id": upload_id, "since": now, "resends": 0}
-        )
-        _record_submission(services, upload_id, submission_id, submission, email, day, now, sections)
-        return [GradingWork(upload_id, submission_id, Section(s)) for s in sections]
+    def record(index: int) -> None:
+        submission = parsed.submissions[index]
+        _record_submission(services, upload_id, ids[index], submission, emails[index], day, now, sections)
 
-    # Table writes are I/O-bound round trips: a cohort of 1,000 is ~5,000 of them, so overlap them.
+    # Each submission has a partition of its own: overlap those round trips.
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-        works = [w for batch in pool.map(record, parsed.submissions) for w in batch]
+        list(pool.map(record, range(len(ids))))
+    # The index rows share a partition each, so they go 100 to a transaction.
+    summary = {"status": SubmissionStatus.GRADING.value, "scores": "", "reason": ""}
+    _insert_all_if_absent(
+        services,
+        upload_partition(upload_id),
+        [(summary_row(i), {**summary, "email": e}) for i, e in zip(ids, emails, strict=True)],
+    )
+    _insert_all_if_absent(
+        services, day_partition(day), [(summary_row(i), {"upload_id": upload_id}) for i in ids]
+    )
+    inflight: dict[str, Value] = {"upload_id": upload_id, "since": now, "resends": 0}
+    _insert_all_if_absent(services, INFLIGHT_PARTITION, [(i, inflight) for i in ids])
+    works = [
+        GradingWork(upload_id, ids[i], Section(section))
+        for block in range(0, len(ids), _SPREAD)
+        for section in sections
+        for i in range(block, min(block + _SPREAD, len(ids)))
+    ]
     with telemetry.span("fan_out", upload_id=upload_id, messages=len(works)):
         trace = telemetry.trace_headers()
         services.sender.send([w.message(trace) for w in works])
@@ -190,6 +201,21 @@ def _record_submission(
     )
     # Never reset a submission a previous attempt already recorded (its graders may be running).
     _insert_if_absent(services, submission_partition(submission_id), SUBMISSION_ROW, record.to_properties())
+
+
+def _insert_all_if_absent(
+    services: Services, partition: str, rows: list[tuple[str, dict[str, Value]]]
+) -> None:
+    for start in range(0, len(rows), MAX_TRANSACTION):
+        chunk = rows[start : start + MAX_TRANSACTION]
+        try:
+            services.tables.transact(
+                partition, [TableWrite(WriteKind.INSERT, rk, props) for rk, props in chunk]
+            )
+        except ConcurrencyConflict:
+            # A retried ingest: keep the rows already there (graders may have updated them), add the rest.
+            for row_key, props in chunk:
+                _insert_if_absent(services, partition, row_key, props)
 
 
 def _insert_if_absent(services: Services, partition: str, row: str, props: dict[str, Value]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from shared.bank import Section
@@ -23,6 +24,28 @@ class StoredEntity:
     row_key: str
     properties: Mapping[str, Value]
     etag: str
+
+
+class WriteKind(StrEnum):
+    """How one write of a partition transaction applies."""
+
+    INSERT = "insert"
+    UPSERT = "upsert"
+    MERGE = "merge"
+
+
+@dataclass(frozen=True, slots=True)
+class TableWrite:
+    """One write of a partition transaction; a MERGE with an ``etag`` applies only if it still matches."""
+
+    kind: WriteKind
+    row_key: str
+    properties: Mapping[str, Value]
+    etag: str = ""
+
+
+# Table Storage caps an entity group transaction at 100 operations.
+MAX_TRANSACTION = 100
 
 
 class TableStore(Protocol):
@@ -46,6 +69,18 @@ class TableStore(Protocol):
 
     def replace(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
         """Replace the entity only if its ETag still matches; :class:`ConcurrencyConflict` otherwise."""
+        ...
+
+    def merge(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
+        """Update only these properties if the ETag still matches; :class:`ConcurrencyConflict` if not."""
+        ...
+
+    def transact(self, partition_key: str, writes: Sequence[TableWrite]) -> dict[str, str]:
+        """Apply up to 100 writes to one partition atomically; returns each row's new ETag.
+
+        :class:`ConcurrencyConflict` (and nothing written) when an insert finds its row or a
+        conditional merge its ETag changed.
+        """
         ...
 
     def delete(self, partition_key: str, row_key: str) -> None:

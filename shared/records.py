@@ -76,6 +76,15 @@ def result_row(section: str) -> str:
     return f"result|{section}"
 
 
+def done_property(section: str) -> str:
+    """The submission property that marks one section graded.
+
+    One boolean per section, so recording progress merges a property of its own and graders
+    of different sections never overwrite each other's progress.
+    """
+    return f"done_{section}"
+
+
 def chunked(name: str, text: str) -> dict[str, Value]:
     """Split a long string over ``name0``, ``name1`` ... plus a ``name_parts`` count."""
     parts = [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""]
@@ -127,12 +136,13 @@ class SubmissionRecord:
         """Decode the stored entity."""
         p = entity.properties
         scores = p.get("scores")
+        sections = tuple(s for s in str(p["sections"]).split(",") if s)
         return cls(
             submission_id=entity.partition_key.removeprefix("sub|"),
             upload_id=str(p["upload_id"]),
             status=SubmissionStatus(str(p["status"])),
-            sections=tuple(s for s in str(p["sections"]).split(",") if s),
-            done=frozenset(s for s in str(p.get("done", "")).split(",") if s),
+            sections=sections,
+            done=frozenset(s for s in sections if p.get(done_property(s)) is True),
             completed_by=str(p.get("completed_by", "")),
             email=str(p.get("email", "")),
             day=str(p.get("day", "")),
@@ -154,7 +164,6 @@ class SubmissionRecord:
             "upload_id": self.upload_id,
             "status": self.status.value,
             "sections": ",".join(self.sections),
-            "done": ",".join(sorted(self.done)),
             "completed_by": self.completed_by,
             "email": self.email,
             "day": self.day,
@@ -162,6 +171,7 @@ class SubmissionRecord:
             "scores": json.dumps(self.scores) if self.scores is not None else "",
             "reason": self.reason,
         }
+        props.update({done_property(s): s in self.done for s in self.sections})
         props.update(chunked("payload", self.payload))
         return props
 

@@ -18,7 +18,9 @@ from shared.ports import (
     Scores,
     Services,
     StoredEntity,
+    TableWrite,
     Value,
+    WriteKind,
 )
 from shared.settings import Settings
 from shared.submission import Candidate, ParseResult, SheetFormat, Submission, submission_key
@@ -27,12 +29,16 @@ _etags = itertools.count(1)
 
 
 class FakeTables:
-    """A thread-safe table with real ETag semantics; ``before_replace`` lets a test inject a race."""
+    """A thread-safe table with real ETag semantics; ``before_write`` lets a test inject a race.
+
+    The hook runs once, before the next conditional write (a replace, a merge or a transaction).
+    """
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], StoredEntity] = {}
         self.lock = threading.Lock()
-        self.before_replace: Callable[[str, str], None] | None = None
+        self.before_write: Callable[[str], None] | None = None
+        self.transactions = 0
 
     def _store(self, pk: str, rk: str, props: Mapping[str, Value]) -> str:
         etag = f'W/"{next(_etags)}"'
@@ -62,15 +68,47 @@ class FakeTables:
         with self.lock:
             return self._store(partition_key, row_key, properties)
 
+    def _hook(self, partition_key: str) -> None:
+        if self.before_write is not None:
+            hook, self.before_write = self.before_write, None
+            hook(partition_key)
+
+    def _current(self, partition_key: str, row_key: str, etag: str) -> StoredEntity:
+        current = self.rows.get((partition_key, row_key))
+        if current is None or current.etag != etag:
+            raise ConcurrencyConflict(f"{partition_key}/{row_key} changed")
+        return current
+
     def replace(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
-        if self.before_replace is not None:
-            hook, self.before_replace = self.before_replace, None
-            hook(partition_key, row_key)
+        self._hook(partition_key)
         with self.lock:
-            current = self.rows.get((partition_key, row_key))
-            if current is None or current.etag != etag:
-                raise ConcurrencyConflict(f"{partition_key}/{row_key} changed")
+            self._current(partition_key, row_key, etag)
             return self._store(partition_key, row_key, properties)
+
+    def merge(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
+        self._hook(partition_key)
+        with self.lock:
+            current = self._current(partition_key, row_key, etag)
+            return self._store(partition_key, row_key, {**current.properties, **properties})
+
+    def transact(self, partition_key: str, writes: Sequence[TableWrite]) -> dict[str, str]:
+        self._hook(partition_key)
+        assert len(writes) <= 100, "Table Storage refuses transactions of more than 100 operations"
+        with self.lock:
+            # Check every write first so that a failing transaction changes nothing.
+            for w in writes:
+                if w.kind is WriteKind.INSERT and (partition_key, w.row_key) in self.rows:
+                    raise ConcurrencyConflict(f"{partition_key}/{w.row_key} exists")
+                if w.kind is WriteKind.MERGE and w.etag:
+                    self._current(partition_key, w.row_key, w.etag)
+            self.transactions += 1
+            etags = {}
+            for w in writes:
+                props = w.properties
+                if w.kind is WriteKind.MERGE and (current := self.rows.get((partition_key, w.row_key))):
+                    props = {**current.properties, **props}
+                etags[w.row_key] = self._store(partition_key, w.row_key, props)
+            return etags
 
     def delete(self, partition_key: str, row_key: str) -> None:
         with self.lock:

@@ -96,7 +96,8 @@ def _frame(labels: tuple[str, ...], areas: tuple[bool, ...], ready_at: int, almo
 
     figure = Figure(figsize=(6.6, 0.6 + 0.24 * len(labels)), dpi=_CHART_DPI)
     canvas: Any = FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.34, 0.07, 0.6, 0.9))
+    # The left margin fits the longest topic name ("Serverless patterns with Azure Functions").
+    axes = figure.add_axes((0.4, 0.07, 0.56, 0.9))
     positions = list(range(len(labels)))
     bars = axes.barh(positions, [0.0] * len(labels), height=0.7, animated=True)
     axes.set_yticks(positions, labels, fontsize=8)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +15,10 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableTransactionError, UpdateMode
 
 from shared.errors import ConcurrencyConflict, NotFound, ServiceError, TransientServiceError
-from shared.ports import StoredEntity, Value
+from shared.ports import StoredEntity, TableWrite, Value, WriteKind
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -31,6 +31,11 @@ def translated(what: str) -> Iterator[None]:
     """Turn SDK errors into the app's error tree."""
     try:
         yield
+    except TableTransactionError as err:
+        # One failed operation fails the whole transaction; an existing row or a changed ETag is a race.
+        if err.status_code in (409, 412):
+            raise ConcurrencyConflict(f"{what} was changed by another writer") from err
+        raise ServiceError(f"table storage refused {what}: {err.message}") from err
     except ResourceNotFoundError as err:
         raise NotFound(f"{what} does not exist") from err
     except (ResourceExistsError, ResourceModifiedError) as err:
@@ -56,6 +61,18 @@ def _entity(raw: Mapping[str, Any]) -> StoredEntity:
     return StoredEntity(
         str(raw["PartitionKey"]), str(raw["RowKey"]), properties, str(metadata.get("etag", ""))
     )
+
+
+def _operation(partition_key: str, write: TableWrite) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    entity = {**write.properties, "PartitionKey": partition_key, "RowKey": write.row_key}
+    if write.kind is WriteKind.INSERT:
+        return "create", entity, {}
+    if write.kind is WriteKind.UPSERT:
+        return "upsert", entity, {"mode": UpdateMode.REPLACE}
+    if write.etag:
+        condition = {"etag": write.etag, "match_condition": MatchConditions.IfNotModified}
+        return "update", entity, {"mode": UpdateMode.MERGE, **condition}
+    return "upsert", entity, {"mode": UpdateMode.MERGE}
 
 
 class AzureTableStore:
@@ -101,6 +118,25 @@ class AzureTableStore:
                 match_condition=MatchConditions.IfNotModified,
             )
         return str(result.get("etag", ""))
+
+    def merge(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
+        """Update only these properties if the ETag still matches; :class:`ConcurrencyConflict` if not."""
+        with translated(f"entity {partition_key}/{row_key}"):
+            result = self._client.update_entity(
+                {**properties, "PartitionKey": partition_key, "RowKey": row_key},
+                mode=UpdateMode.MERGE,
+                etag=etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        return str(result.get("etag", ""))
+
+    def transact(self, partition_key: str, writes: Sequence[TableWrite]) -> dict[str, str]:
+        """Apply up to 100 writes to one partition atomically; returns each row's new ETag."""
+        if not writes:
+            return {}
+        with translated(f"transaction on partition {partition_key}"):
+            results = self._client.submit_transaction([_operation(partition_key, w) for w in writes])
+        return {w.row_key: str(r.get("etag", "")) for w, r in zip(writes, results, strict=True)}
 
     def delete(self, partition_key: str, row_key: str) -> None:
         """Delete the entity; a missing one is fine."""

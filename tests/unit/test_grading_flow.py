@@ -22,8 +22,11 @@ from shared.grading_flow import (
 from shared.ingest import ingest_blob
 from shared.records import (
     INFLIGHT_PARTITION,
+    SUBMISSION_ROW,
     SubmissionStatus,
+    done_property,
     load_submission,
+    submission_partition,
     summary_row,
     upload_partition,
 )
@@ -71,7 +74,7 @@ def test_every_message_delivered_twice_changes_nothing() -> None:
     assert _reports(world) == [report_blob_name(works[0].submission_id)]
 
 
-def test_a_grader_killed_after_storing_its_result_is_finished_by_the_redelivery() -> None:
+def test_a_grader_killed_before_recording_its_section_is_finished_by_the_redelivery() -> None:
     world = World()
     works = _ingested(world, "Ada Lovelace")
     world.sender.take()
@@ -82,15 +85,41 @@ def test_a_grader_killed_after_storing_its_result_is_finished_by_the_redelivery(
     class Killed(Exception):
         pass
 
-    def kill(partition: str, row: str) -> None:
+    def kill(partition: str) -> None:
         raise Killed
 
-    world.tables.before_replace = kill  # the progress write never happens
+    world.tables.before_write = kill  # the result-and-progress transaction never happens
     with pytest.raises(Killed):
         handle_grading_message(world.services, last, {})
+    assert last.section not in load_submission(world.tables, last.submission_id).done
     assert handle_grading_message(world.services, last, {}) is Outcome.REPORT_RENDERED
-    assert len(world.engine.grade_calls) == len(Section)
     assert load_submission(world.tables, last.submission_id).status is SubmissionStatus.GRADED
+
+
+def test_a_stored_result_without_progress_is_not_graded_again() -> None:
+    world = World()
+    works = _ingested(world, "Ada Lovelace")
+    world.sender.take()
+    for work in works:
+        handle_grading_message(world.services, work, {})
+    last = works[-1]
+    # The state a crash left before results and progress were written in one transaction.
+    record = load_submission(world.tables, last.submission_id)
+    reopened = {**record.to_properties(), "status": "grading", done_property(last.section): False}
+    world.tables.upsert(
+        submission_partition(last.submission_id), SUBMISSION_ROW, {**reopened, "completed_by": ""}
+    )
+    world.engine.grade_calls.clear()
+    assert handle_grading_message(world.services, last, {}) is Outcome.REPORT_RENDERED
+    assert world.engine.grade_calls == []
+
+
+def test_a_section_costs_one_partition_query_and_one_transaction() -> None:
+    world = World()
+    _ingested(world, "Ada Lovelace")
+    before = world.tables.transactions
+    drain(world)
+    assert world.tables.transactions - before == len(Section)
 
 
 def test_a_grader_killed_after_completing_progress_renders_on_redelivery() -> None:
@@ -124,10 +153,10 @@ def test_a_lost_etag_race_on_progress_retries_and_keeps_both_sections() -> None:
     world.sender.take()
     first, second = works[0], works[1]
 
-    def rival(partition: str, row: str) -> None:
+    def rival(partition: str) -> None:
         handle_grading_message(world.services, second, {})
 
-    world.tables.before_replace = rival
+    world.tables.before_write = rival
     handle_grading_message(world.services, first, {})
     assert load_submission(world.tables, first.submission_id).done == {first.section, second.section}
 

@@ -16,11 +16,22 @@ from shared.records import (
     SUBMISSION_ROW,
     UPLOAD_ROW,
     SubmissionStatus,
+    done_property,
     load_submission,
     submission_partition,
     upload_partition,
 )
 from tests.fakes import World
+
+
+def test_a_cohort_is_sent_section_by_section_so_graders_hold_different_submissions() -> None:
+    world = World()
+    world.stage("cohort.xlsx", "Ada Lovelace", "Alan Turing", "Grace Hopper")
+    ingest_blob(world.services, "cohort.xlsx")
+    bodies = [json.loads(m.body) for m in world.sender.sent]
+    first_three = bodies[:3]
+    assert len({b["submission_id"] for b in first_three}) == 3
+    assert len({b["section"] for b in first_three}) == 1
 
 
 def test_each_submission_gets_one_message_per_section() -> None:
@@ -78,7 +89,7 @@ def test_a_retry_never_resets_progress_already_recorded() -> None:
     assert upload_id is not None
     submission_id = json.loads(world.sender.sent[0].body)["submission_id"]
     record = load_submission(world.tables, submission_id)
-    props = {**record.to_properties(), "done": "quiz"}
+    props = {**record.to_properties(), done_property("quiz"): True}
     world.tables.upsert(submission_partition(submission_id), SUBMISSION_ROW, props)
     upload = world.tables.get(upload_partition(upload_id), UPLOAD_ROW)
     world.tables.upsert(upload_partition(upload_id), UPLOAD_ROW, {**upload.properties, "sent": False})
