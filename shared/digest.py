@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -15,22 +16,27 @@ from pydantic import BaseModel, ConfigDict
 from shared.bank import Bank
 from shared.errors import NotFound
 from shared.grading import GradedSubmission
-from shared.grading_flow import DOCX_CONTENT_TYPE, section_results
+from shared.grading_flow import DOCX_CONTENT_TYPE
 from shared.http_results import HttpResult, json_result
-from shared.ports import Services
+from shared.ports import Services, StoredEntity
 from shared.readiness import CohortStats, Readiness, cohort_stats
 from shared.records import (
+    SUBMISSION_ROW,
+    SubmissionRecord,
     SubmissionStatus,
     UploadStatus,
     day_partition,
     find_upload,
-    load_submission,
+    result_row,
+    submission_partition,
+    unchunked,
     upload_state,
 )
 from shared.status import parse_day
 from shared.submission import Submission
 
 NEEDS_HELP = 5
+_READERS = 16
 _Frozen = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -109,21 +115,24 @@ def day_counts_and_graded(
 ) -> tuple[dict[str, int], list[tuple[Submission, Sequence[str]]]]:
     """The day's upload and submission counts, and each graded submission's answers and results."""
     counts: Counter[str] = Counter(dict.fromkeys(COUNT_KEYS, 0))
+    rows = services.tables.query_partition(day_partition(day))
+    uploads = [r.row_key.removeprefix("upload|") for r in rows if r.row_key.startswith("upload|")]
+    submissions = [r.row_key.removeprefix("sub|") for r in rows if r.row_key.startswith("sub|")]
+    # One partition query per submission (its record and its results), overlapped: they are round trips.
+    with ThreadPoolExecutor(max_workers=_READERS) as pool:
+        upload_states = list(pool.map(lambda u: _upload_state(services, u), uploads))
+        partitions = list(pool.map(lambda s: _submission_rows(services, s), submissions))
+    counts["uploads received"] += len(uploads)
+    counts.update(upload_states)
     finished: list[tuple[Submission, Sequence[str]]] = []
-    for row in services.tables.query_partition(day_partition(day)):
-        if row.row_key.startswith("upload|"):
-            counts["uploads received"] += 1
-            counts[_upload_state(services, row.row_key.removeprefix("upload|"))] += 1
+    for partition in partitions:
+        if SUBMISSION_ROW not in partition:
             continue
-        try:
-            record = load_submission(services.tables, row.row_key.removeprefix("sub|"))
-        except NotFound:
-            continue
+        record = SubmissionRecord.from_entity(partition[SUBMISSION_ROW])
         if record.status is SubmissionStatus.GRADED:
             counts["submissions graded"] += 1
-            finished.append(
-                (Submission.model_validate_json(record.payload), section_results(services, record))
-            )
+            results = [unchunked("result", partition[result_row(s)].properties) for s in record.sections]
+            finished.append((Submission.model_validate_json(record.payload), results))
         elif record.status is SubmissionStatus.FAILED:
             counts["submissions failed"] += 1
         else:
@@ -131,6 +140,10 @@ def day_counts_and_graded(
     # Sorted so the same stored state always renders the same document.
     finished.sort(key=lambda f: f[0].submission_key)
     return dict(counts), finished
+
+
+def _submission_rows(services: Services, submission_id: str) -> dict[str, StoredEntity]:
+    return {r.row_key: r for r in services.tables.query_partition(submission_partition(submission_id))}
 
 
 def _upload_state(services: Services, upload_id: str) -> str:

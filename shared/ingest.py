@@ -37,9 +37,8 @@ from shared.submission import ParseResult, Submission
 
 HTTP_UPLOAD_PREFIX = "http"
 _WRITERS = 16
-# Messages go out section by section within blocks of this many submissions, so the graders
-# working at one moment mostly hold different submissions and seldom race on one progress row.
-_SPREAD = 50
+# Submissions are recorded and sent in blocks that fill one index-row transaction each.
+_BLOCK = MAX_TRANSACTION
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -127,37 +126,27 @@ def ingest_blob(services: Services, blob_name: str) -> str | None:
 def _fan_out(services: Services, upload_id: str, day: str, parsed: ParseResult) -> None:
     now = services.clock.now().isoformat()
     sections = tuple(s.value for s in Section)
-    ids = [submission_id_for(upload_id, s.submission_key) for s in parsed.submissions]
-    emails = [s.candidate.email.strip().casefold() for s in parsed.submissions]
+    trace = telemetry.trace_headers()
+    submissions = parsed.submissions
 
-    def record(index: int) -> None:
-        submission = parsed.submissions[index]
-        _record_submission(services, upload_id, ids[index], submission, emails[index], day, now, sections)
+    def record(row: tuple[str, Submission, str]) -> None:
+        submission_id, submission, email = row
+        _record_submission(services, upload_id, submission_id, submission, email, day, now, sections)
 
-    # Each submission has a partition of its own: overlap those round trips.
-    with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-        list(pool.map(record, range(len(ids))))
-    # The index rows share a partition each, so they go 100 to a transaction.
-    summary = {"status": SubmissionStatus.GRADING.value, "scores": "", "reason": ""}
-    _insert_all_if_absent(
-        services,
-        upload_partition(upload_id),
-        [(summary_row(i), {**summary, "email": e}) for i, e in zip(ids, emails, strict=True)],
-    )
-    _insert_all_if_absent(
-        services, day_partition(day), [(summary_row(i), {"upload_id": upload_id}) for i in ids]
-    )
-    inflight: dict[str, Value] = {"upload_id": upload_id, "since": now, "resends": 0}
-    _insert_all_if_absent(services, INFLIGHT_PARTITION, [(i, inflight) for i in ids])
-    works = [
-        GradingWork(upload_id, ids[i], Section(section))
-        for block in range(0, len(ids), _SPREAD)
-        for section in sections
-        for i in range(block, min(block + _SPREAD, len(ids)))
-    ]
-    with telemetry.span("fan_out", upload_id=upload_id, messages=len(works)):
-        trace = telemetry.trace_headers()
-        services.sender.send([w.message(trace) for w in works])
+    # Block by block, so graders start on the first block while later ones are still being recorded.
+    with ThreadPoolExecutor(max_workers=_WRITERS) as pool, telemetry.span("fan_out", upload_id=upload_id):
+        for start in range(0, len(submissions), _BLOCK):
+            block = submissions[start : start + _BLOCK]
+            ids = [submission_id_for(upload_id, s.submission_key) for s in block]
+            emails = [s.candidate.email.strip().casefold() for s in block]
+            # Each submission has a partition of its own: overlap those round trips.
+            list(pool.map(record, zip(ids, block, emails, strict=True)))
+            _record_index_rows(services, upload_id, day, now, ids, emails)
+            # Section by section, so the graders working at one moment hold different submissions
+            # and seldom race on one submission's progress.
+            services.sender.send(
+                [GradingWork(upload_id, i, Section(s)).message(trace) for s in sections for i in ids]
+            )
     upload = services.tables.get(upload_partition(upload_id), UPLOAD_ROW)
     services.tables.upsert(
         upload_partition(upload_id),
@@ -201,6 +190,23 @@ def _record_submission(
     )
     # Never reset a submission a previous attempt already recorded (its graders may be running).
     _insert_if_absent(services, submission_partition(submission_id), SUBMISSION_ROW, record.to_properties())
+
+
+def _record_index_rows(
+    services: Services, upload_id: str, day: str, now: str, ids: list[str], emails: list[str]
+) -> None:
+    """The block's summary, day and in-flight rows: one transaction per partition."""
+    summary: dict[str, Value] = {"status": SubmissionStatus.GRADING.value, "scores": "", "reason": ""}
+    _insert_all_if_absent(
+        services,
+        upload_partition(upload_id),
+        [(summary_row(i), {**summary, "email": e}) for i, e in zip(ids, emails, strict=True)],
+    )
+    _insert_all_if_absent(
+        services, day_partition(day), [(summary_row(i), {"upload_id": upload_id}) for i in ids]
+    )
+    inflight: dict[str, Value] = {"upload_id": upload_id, "since": now, "resends": 0}
+    _insert_all_if_absent(services, INFLIGHT_PARTITION, [(i, inflight) for i in ids])
 
 
 def _insert_all_if_absent(

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -277,6 +278,14 @@ def _share(result: ItemResult) -> float:
     return result.points / result.max_points if result.max_points else 0.0
 
 
+def _shares_by_item(subset: Iterable[GradedSubmission]) -> dict[str, list[float]]:
+    shares: dict[str, list[float]] = defaultdict(list)
+    for g in subset:
+        for r in g.items:
+            shares[r.item_id].append(_share(r))
+    return shares
+
+
 def cohort_stats(
     assessments: Sequence[Readiness], graded: Sequence[GradedSubmission], bank: Bank
 ) -> CohortStats:
@@ -293,33 +302,38 @@ def cohort_stats(
     distribution = tuple(
         ScoreBin(label=f"{10 * i}-{10 * i + 9}" if i < 9 else "90-100", count=n) for i, n in enumerate(bins)
     )
-    topic_means = []
-    for topic in bank.topics:
-        values = [t.percent for a in ranked for t in a.topics if t.topic_id == topic.id]
-        if values:
-            topic_means.append(
-                TopicMean(topic_id=topic.id, name=topic.name, mean=round(statistics.fmean(values), 1))
-            )
+    # Group once by topic and by item: scanning every submission per topic or per item is quadratic.
+    topic_values: dict[str, list[float]] = defaultdict(list)
+    for a in ranked:
+        for t in a.topics:
+            topic_values[t.topic_id].append(t.percent)
+    topic_means = [
+        TopicMean(topic_id=topic.id, name=topic.name, mean=round(statistics.fmean(topic_values[topic.id]), 1))
+        for topic in bank.topics
+        if topic_values.get(topic.id)
+    ]
     group = max(1, math.floor(count * DISCRIMINATION_GROUP)) if count else 0
-    upper = [by_key[a.submission_key] for a in ranked[:group]]
-    lower = [by_key[a.submission_key] for a in ranked[count - group :]] if group else []
+    upper = _shares_by_item(by_key[a.submission_key] for a in ranked[:group])
+    lower = _shares_by_item(by_key[a.submission_key] for a in ranked[count - group :]) if group else {}
+    by_item: dict[str, list[ItemResult]] = defaultdict(list)
+    for g in graded:
+        for r in g.items:
+            by_item[r.item_id].append(r)
     items = []
     for item in bank.items:
-        results = [r for g in graded for r in g.items if r.item_id == item.id]
+        results = by_item.get(item.id)
         if not results:
             continue
-
-        def mean_share(subset: Sequence[GradedSubmission], item_id: str = item.id) -> float:
-            shares = [_share(r) for g in subset for r in g.items if r.item_id == item_id]
-            return statistics.fmean(shares) if shares else 0.0
-
+        # fmean sums exactly (fsum), so grouping first leaves every figure as it was.
+        upper_share = statistics.fmean(upper[item.id]) if upper.get(item.id) else 0.0
+        lower_share = statistics.fmean(lower[item.id]) if lower.get(item.id) else 0.0
         items.append(
             ItemStat(
                 item_id=item.id,
                 topic=item.topic,
                 difficulty=round(sum(r.status is ItemStatus.CORRECT for r in results) / len(results), 3),
                 mean_share=round(statistics.fmean(_share(r) for r in results), 3),
-                discrimination=round(mean_share(upper) - mean_share(lower), 3),
+                discrimination=round(upper_share - lower_share, 3),
             )
         )
     return CohortStats(

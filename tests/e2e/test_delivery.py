@@ -97,7 +97,7 @@ def test_a_grader_killed_after_storing_its_result_is_finished_by_redelivery(stac
     # The state a grader leaves when killed between upserting its result and recording progress.
     table = stack.tables.get_table_client(stack.table_name)
     entity = table.get_entity(f"sub|{sid}", "submission")
-    entity.update({"status": "grading", "done": "quiz,self_assessment,service_mapping", "completed_by": ""})
+    entity.update({"status": "grading", "done_scenarios": False, "completed_by": ""})
     table.upsert_entity(entity)
     _send(
         stack,
@@ -160,7 +160,7 @@ def test_a_submission_stuck_in_grading_is_recovered_by_the_sweeper(stack: Stack)
     # A section message lost for good an hour ago: no result, not in progress, still in flight.
     table = stack.tables.get_table_client(stack.table_name)
     entity = table.get_entity(f"sub|{sid}", "submission")
-    entity.update({"status": "grading", "done": "quiz,self_assessment,service_mapping", "completed_by": ""})
+    entity.update({"status": "grading", "done_scenarios": False, "completed_by": ""})
     table.upsert_entity(entity)
     table.delete_entity(f"sub|{sid}", "result|scenarios")
     table.upsert_entity(

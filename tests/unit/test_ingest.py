@@ -24,6 +24,22 @@ from shared.records import (
 from tests.fakes import World
 
 
+def test_a_cohort_larger_than_a_transaction_is_recorded_and_sent_whole() -> None:
+    world = World()
+    names = [f"Candidate {n}" for n in range(150)]
+    world.stage("cohort.xlsx", *names)
+    upload_id = ingest_blob(world.services, "cohort.xlsx")
+    assert upload_id is not None
+    ids = {json.loads(m.body)["submission_id"] for m in world.sender.sent}
+    assert len(ids) == 150
+    assert len(world.sender.sent) == 150 * len(Section)
+    summaries = [
+        r for r in world.tables.query_partition(upload_partition(upload_id)) if r.row_key != "upload"
+    ]
+    assert len(summaries) == 150
+    assert {r.row_key for r in world.tables.query_partition(INFLIGHT_PARTITION)} == ids
+
+
 def test_a_cohort_is_sent_section_by_section_so_graders_hold_different_submissions() -> None:
     world = World()
     world.stage("cohort.xlsx", "Ada Lovelace", "Alan Turing", "Grace Hopper")
