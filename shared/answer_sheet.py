@@ -28,6 +28,7 @@ from shared.submission import (
     Submission,
     construct_validated,
     submission_key,
+    validated_constructor,
 )
 
 if TYPE_CHECKING:
@@ -812,17 +813,44 @@ class _FormsBody:
         }
         # Every non-empty item or rating cell yields an answer, a rating or a problem.
         self.answered: list[bool] = (body[used].to_numpy() != "").any(axis=1).tolist()
+        readings = {col: self._read_column(col, columns[col]) for col in used}
+        # Per column: its values and readings side by side, so a row is read with list indexing.
         # Answers in bank order, ratings by topic id, problems in column order.
-        self.item_columns = sorted(
-            ((col, rules.items[columns[col].target]) for col in used if columns[col].kind == "item"),
-            key=lambda pair: rules.order[pair[1].id],
+        self.item_cells = [
+            (self.values[col], self._answer_fields(item, col, readings[col]))
+            for col, item in sorted(
+                ((col, rules.items[columns[col].target]) for col in used if columns[col].kind == "item"),
+                key=lambda pair: rules.order[pair[1].id],
+            )
+        ]
+        self.topic_cells = sorted(
+            (
+                (columns[col].target, self.values[col], readings[col])
+                for col in used
+                if columns[col].kind == "topic"
+            ),
+            key=lambda cell: cell[0],
         )
-        self.topic_columns = sorted(
-            ((col, columns[col].target) for col in used if columns[col].kind == "topic"),
-            key=lambda pair: pair[1],
-        )
-        self.problem_columns = used
-        self.readings = {col: self._read_column(col, columns[col]) for col in used}
+        self.problem_cells = [(col, self.values[col], readings[col]) for col in used]
+        self.new_answer = validated_constructor(Answer)
+
+    def _answer_fields(
+        self, item: Item, col: str, readings: Mapping[str, _Choices | int | str]
+    ) -> dict[str, dict[str, object]]:
+        """Per valid text of an item column, the fields of its answers, to copy with each row's number."""
+        # In field order, with a placeholder row: the serialised JSON follows this order.
+        return {
+            raw: {
+                "item_id": item.id,
+                "choices": read.keys,
+                "text": raw,
+                "sheet": self.sheet,
+                "row": 0,
+                "column": col,
+            }
+            for raw, read in readings.items()
+            if isinstance(read, _Choices)
+        }
 
     def _read_column(self, col: str, column: _Column) -> dict[str, _Choices | int | str]:
         """Each distinct text of the column read once: choice keys, a rating, or a problem message."""
@@ -844,34 +872,24 @@ class _FormsBody:
     def read(self, position: int) -> tuple[tuple[Answer, ...], tuple[tuple[str, int], ...], list[Problem]]:
         """The answers, ratings and cell problems of one response row."""
         row = self.rows[position]
-        answers = []
-        for col, item in self.item_columns:
-            raw = self.values[col][position]
-            reading = self.readings[col].get(raw) if raw else None
-            if isinstance(reading, _Choices):
-                answers.append(
-                    construct_validated(
-                        Answer,
-                        item_id=item.id,
-                        choices=reading.keys,
-                        text=raw,
-                        sheet=self.sheet,
-                        row=row,
-                        column=col,
-                    )
-                )
-        confidence = []
-        for col, topic_id in self.topic_columns:
-            raw = self.values[col][position]
-            level = self.readings[col].get(raw) if raw else None
-            if isinstance(level, int):
-                confidence.append((topic_id, level))
-        problems = []
-        for col in self.problem_columns:
-            raw = self.values[col][position]
-            message = self.readings[col].get(raw) if raw else None
-            if isinstance(message, str):
-                problems.append(Problem(self.sheet, row, col, message))
+        sheet = self.sheet
+        new_answer = self.new_answer
+        # An empty cell has no reading, so .get() skips it like a cell that failed validation.
+        answers = [
+            new_answer({**fields, "row": row})
+            for values, answer_fields in self.item_cells
+            if (fields := answer_fields.get(values[position])) is not None
+        ]
+        confidence = [
+            (topic_id, level)
+            for topic_id, values, readings in self.topic_cells
+            if isinstance(level := readings.get(values[position]), int)
+        ]
+        problems = [
+            Problem(sheet, row, col, message)
+            for col, values, readings in self.problem_cells
+            if isinstance(message := readings.get(values[position]), str)
+        ]
         return tuple(answers), tuple(confidence), problems
 
 

@@ -1,9 +1,9 @@
 """Grading one section per message, completing a submission exactly once, and recovering.
 
 Every step is idempotent so a redelivered or duplicated message changes nothing: a section
-result is stored under a fixed key in the same ETag-conditional transaction that records its
-progress, and only the grader whose write completes the set (or that same message, redelivered
-after a crash) renders the report.
+result is stored once under a fixed key, progress is recorded with ETag-conditional merges,
+and only the grader whose write completes the set (or that same message, redelivered after
+a crash) renders the report.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from shared import telemetry
 from shared.bank import Section
 from shared.errors import ConcurrencyConflict, InvalidMessage, NotFound
-from shared.ports import OutgoingMessage, Services, TableWrite, Value, WriteKind
+from shared.ports import OutgoingMessage, Services, Value
 from shared.records import (
     INFLIGHT_PARTITION,
     SUBMISSION_ROW,
@@ -86,7 +86,7 @@ class Outcome(StrEnum):
 
 
 def handle_grading_message(services: Services, work: GradingWork, trace: Mapping[str, str]) -> Outcome:
-    """Grade one section, record it with its progress, and render the report if this completes the set."""
+    """Grade one section, record it and its progress, and render the report if this completes the set."""
     partition = submission_partition(work.submission_id)
     # One partition query gives the submission and its stored results in a single round trip.
     rows = {r.row_key: r for r in services.tables.query_partition(partition)}
@@ -116,12 +116,16 @@ def handle_grading_message(services: Services, work: GradingWork, trace: Mapping
 def _record_progress(
     services: Services, work: GradingWork, record: SubmissionRecord, result: Mapping[str, Value] | None
 ) -> tuple[SubmissionRecord, bool]:
-    """Store the result and mark the section done in one transaction; True when this completed the set.
+    """Store the result, then mark the section done; True when this message completed the set.
 
-    The progress merge is conditional on the submission's ETag, so the writer whose transaction
+    The progress merge is conditional on the submission's ETag, so the writer whose merge
     succeeds knows the exact set it completed; a lost race re-reads the submission row only.
+    Two plain writes cost less than one transaction, and a crash between them is healed by the
+    redelivery, which finds the result stored and only records the progress.
     """
     partition = submission_partition(work.submission_id)
+    if result is not None:
+        services.tables.upsert(partition, result_row(work.section), result)
     for _ in range(_MAX_CONFLICT_RETRIES):
         if work.section in record.done:
             # A redelivery of the completing message (after a crash) must still finish the job.
@@ -131,15 +135,12 @@ def _record_progress(
         if updated.complete:
             updated = replace(updated, completed_by=work.section.value)
             progress["completed_by"] = work.section.value
-        writes = [TableWrite(WriteKind.MERGE, SUBMISSION_ROW, progress, record.etag)]
-        if result is not None:
-            writes.insert(0, TableWrite(WriteKind.UPSERT, result_row(work.section), result))
         try:
-            etags = services.tables.transact(partition, writes)
+            etag = services.tables.merge(partition, SUBMISSION_ROW, progress, record.etag)
         except ConcurrencyConflict:
             record = load_submission(services.tables, work.submission_id)
             continue
-        return replace(updated, etag=etags[SUBMISSION_ROW]), updated.complete
+        return replace(updated, etag=etag), updated.complete
     raise ConcurrencyConflict(f"submission {work.submission_id}: progress kept conflicting; will retry")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -91,10 +92,27 @@ def construct_validated(model: type[_Model], **values: Any) -> _Model:
     """
     instance = model.__new__(model)
     object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", _all_fields(model))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
+    _set_fields_set(instance, _all_fields(model))
+    _set_extra(instance, None)
+    _set_private(instance, None)
     return instance
+
+
+def validated_constructor(model: type[_Model]) -> Callable[[dict[str, Any]], _Model]:
+    """:func:`construct_validated` bound to one model, taking a dict it keeps, for building many instances."""
+    fields = _all_fields(model)
+    new = model.__new__
+    set_dict = object.__setattr__
+
+    def construct(values: dict[str, Any]) -> _Model:
+        instance = new(model)
+        set_dict(instance, "__dict__", values)
+        _set_fields_set(instance, fields)
+        _set_extra(instance, None)
+        _set_private(instance, None)
+        return instance
+
+    return construct
 
 
 def _all_fields(model: type[BaseModel]) -> set[str]:
@@ -103,6 +121,12 @@ def _all_fields(model: type[BaseModel]) -> set[str]:
         fields = _FIELD_SETS[model] = set(model.model_fields)
     return fields
 
+
+# BaseModel's slots, set through their descriptors: pydantic's __setattr__ refuses frozen models,
+# and a descriptor call is cheaper than object.__setattr__ with a name.
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 # One shared set per model: the models are frozen, so nothing ever adds to it.
 _FIELD_SETS: dict[type[BaseModel], set[str]] = {}

@@ -31,14 +31,15 @@ _etags = itertools.count(1)
 class FakeTables:
     """A thread-safe table with real ETag semantics; ``before_write`` lets a test inject a race.
 
-    The hook runs once, before the next conditional write (a replace, a merge or a transaction).
+    The hook runs once, before the next conditional write (a replace, a merge or a transaction);
+    ``partition_queries`` counts partition queries.
     """
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], StoredEntity] = {}
         self.lock = threading.Lock()
         self.before_write: Callable[[str], None] | None = None
-        self.transactions = 0
+        self.partition_queries = 0
 
     def _store(self, pk: str, rk: str, props: Mapping[str, Value]) -> str:
         etag = f'W/"{next(_etags)}"'
@@ -54,6 +55,7 @@ class FakeTables:
 
     def query_partition(self, partition_key: str) -> list[StoredEntity]:
         with self.lock:
+            self.partition_queries += 1
             return sorted(
                 (e for (pk, _), e in self.rows.items() if pk == partition_key), key=lambda e: e.row_key
             )
@@ -101,7 +103,6 @@ class FakeTables:
                     raise ConcurrencyConflict(f"{partition_key}/{w.row_key} exists")
                 if w.kind is WriteKind.MERGE and w.etag:
                     self._current(partition_key, w.row_key, w.etag)
-            self.transactions += 1
             etags = {}
             for w in writes:
                 props = w.properties

@@ -328,13 +328,12 @@ def _plain_span(xml: bytes) -> tuple[int, int, int, int] | None:
     import numpy as np
 
     sheet = np.frombuffer(xml, np.uint8)
-    # Outside reference attributes "r" is rare in sheet XML (strings live in another part).
-    letter_r = np.flatnonzero(sheet == ord("r"))
-    after = _bytes_at(sheet, letter_r + 1)
+    # Outside reference attributes "r" is rare in sheet XML (strings live in another part); one at
+    # either end cannot be an attribute, and leaving it out keeps the neighbours below in range.
+    letter_r = np.flatnonzero(sheet[1:-1] == ord("r")) + 1
+    after = sheet[letter_r + 1]
     # Every spelling of an r attribute (``\sr\s*=``), so a second one in a tag is noticed.
-    attributes = letter_r[
-        _is_space(_bytes_at(sheet, letter_r - 1)) & ((after == ord("=")) | _is_space(after))
-    ]
+    attributes = letter_r[_is_space(sheet[letter_r - 1]) & ((after == ord("=")) | _is_space(after))]
     cells = attributes[_text_at(sheet, attributes - 3, b'<c r="')]
     rows = attributes[_text_at(sheet, attributes - 5, b'<row r="')]
     if not len(cells) or len(cells) + len(rows) != len(attributes):
@@ -342,14 +341,6 @@ def _plain_span(xml: bytes) -> tuple[int, int, int, int] | None:
     columns, cell_rows = _reference_numbers(sheet, cells + 3)
     row_numbers = np.concatenate((cell_rows, _reference_numbers(sheet, rows + 3)[1]))
     return int(row_numbers.min()), int(row_numbers.max()), int(columns.min()), int(columns.max())
-
-
-def _bytes_at(sheet: NDArray[np.uint8], positions: NDArray[np.intp]) -> NDArray[np.uint8]:
-    """The bytes at these positions, 0 where a position falls outside the sheet."""
-    import numpy as np
-
-    inside = (positions >= 0) & (positions < len(sheet))
-    return np.where(inside, sheet[np.clip(positions, 0, len(sheet) - 1)], 0).astype(np.uint8)
 
 
 def _is_space(values: NDArray[np.uint8]) -> NDArray[np.bool_]:
@@ -363,9 +354,10 @@ def _text_at(sheet: NDArray[np.uint8], positions: NDArray[np.intp], text: bytes)
     """Where ``text`` starts at each position."""
     import numpy as np
 
-    found = np.ones(len(positions), dtype=bool)
+    found = (positions >= 0) & (positions + len(text) <= len(sheet))
+    starts = np.clip(positions, 0, len(sheet) - len(text))
     for offset, byte in enumerate(text):
-        found &= _bytes_at(sheet, positions + offset) == byte
+        found &= sheet[starts + offset] == byte
     return found
 
 
@@ -379,7 +371,7 @@ def _reference_numbers(
     rows = np.zeros(len(starts), dtype=np.int64)
     reading = np.ones(len(starts), dtype=bool)
     for offset in range(10):
-        byte = _bytes_at(sheet, starts + offset).astype(np.int64)
+        byte = sheet[np.minimum(starts + offset, len(sheet) - 1)].astype(np.int64)
         letter = reading & (byte >= ord("A")) & (byte <= ord("Z"))
         digit = reading & (byte >= ord("0")) & (byte <= ord("9"))
         columns = np.where(letter, columns * 26 + byte - ord("A") + 1, columns)
