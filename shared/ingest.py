@@ -16,7 +16,7 @@ from shared import telemetry
 from shared.bank import Section
 from shared.errors import ConcurrencyConflict, NotFound, Problem, WorkbookRejected
 from shared.grading_flow import GradingWork
-from shared.ports import MAX_TRANSACTION, Services, TableWrite, Value, WriteKind
+from shared.ports import MAX_TRANSACTION, Services, Value
 from shared.records import (
     BLOB_ROW,
     INFLIGHT_PARTITION,
@@ -212,12 +212,12 @@ def _record_index_rows(
 def _insert_all_if_absent(
     services: Services, partition: str, rows: list[tuple[str, dict[str, Value]]]
 ) -> None:
+    # A transaction may not touch one row twice.
+    rows = list(dict(rows).items())
     for start in range(0, len(rows), MAX_TRANSACTION):
         chunk = rows[start : start + MAX_TRANSACTION]
         try:
-            services.tables.transact(
-                partition, [TableWrite(WriteKind.INSERT, rk, props) for rk, props in chunk]
-            )
+            services.tables.insert_all(partition, chunk)
         except ConcurrencyConflict:
             # A retried ingest: keep the rows already there (graders may have updated them), add the rest.
             for row_key, props in chunk:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 from shared.bank import Section
@@ -24,24 +23,6 @@ class StoredEntity:
     row_key: str
     properties: Mapping[str, Value]
     etag: str
-
-
-class WriteKind(StrEnum):
-    """How one write of a partition transaction applies."""
-
-    INSERT = "insert"
-    UPSERT = "upsert"
-    MERGE = "merge"
-
-
-@dataclass(frozen=True, slots=True)
-class TableWrite:
-    """One write of a partition transaction; a MERGE with an ``etag`` applies only if it still matches."""
-
-    kind: WriteKind
-    row_key: str
-    properties: Mapping[str, Value]
-    etag: str = ""
 
 
 # Table Storage caps an entity group transaction at 100 operations.
@@ -75,11 +56,10 @@ class TableStore(Protocol):
         """Update only these properties if the ETag still matches; :class:`ConcurrencyConflict` if not."""
         ...
 
-    def transact(self, partition_key: str, writes: Sequence[TableWrite]) -> dict[str, str]:
-        """Apply up to 100 writes to one partition atomically; returns each row's new ETag.
+    def insert_all(self, partition_key: str, rows: Sequence[tuple[str, Mapping[str, Value]]]) -> None:
+        """Create up to 100 entities of one partition in one transaction.
 
-        :class:`ConcurrencyConflict` (and nothing written) when an insert finds its row or a
-        conditional merge its ETag changed.
+        :class:`ConcurrencyConflict`, and nothing written, when any of them exists.
         """
         ...
 

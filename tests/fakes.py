@@ -18,9 +18,7 @@ from shared.ports import (
     Scores,
     Services,
     StoredEntity,
-    TableWrite,
     Value,
-    WriteKind,
 )
 from shared.settings import Settings
 from shared.submission import Candidate, ParseResult, SheetFormat, Submission, submission_key
@@ -31,7 +29,7 @@ _etags = itertools.count(1)
 class FakeTables:
     """A thread-safe table with real ETag semantics; ``before_write`` lets a test inject a race.
 
-    The hook runs once, before the next conditional write (a replace, a merge or a transaction);
+    The hook runs once, before the next conditional or batch write (a replace, a merge, an insert_all);
     ``partition_queries`` counts partition queries.
     """
 
@@ -93,23 +91,15 @@ class FakeTables:
             current = self._current(partition_key, row_key, etag)
             return self._store(partition_key, row_key, {**current.properties, **properties})
 
-    def transact(self, partition_key: str, writes: Sequence[TableWrite]) -> dict[str, str]:
+    def insert_all(self, partition_key: str, rows: Sequence[tuple[str, Mapping[str, Value]]]) -> None:
         self._hook(partition_key)
-        assert len(writes) <= 100, "Table Storage refuses transactions of more than 100 operations"
+        assert len(rows) <= 100, "Table Storage refuses transactions of more than 100 operations"
+        assert len({row for row, _ in rows}) == len(rows), "a transaction may not touch one row twice"
         with self.lock:
-            # Check every write first so that a failing transaction changes nothing.
-            for w in writes:
-                if w.kind is WriteKind.INSERT and (partition_key, w.row_key) in self.rows:
-                    raise ConcurrencyConflict(f"{partition_key}/{w.row_key} exists")
-                if w.kind is WriteKind.MERGE and w.etag:
-                    self._current(partition_key, w.row_key, w.etag)
-            etags = {}
-            for w in writes:
-                props = w.properties
-                if w.kind is WriteKind.MERGE and (current := self.rows.get((partition_key, w.row_key))):
-                    props = {**current.properties, **props}
-                etags[w.row_key] = self._store(partition_key, w.row_key, props)
-            return etags
+            if any((partition_key, row) in self.rows for row, _ in rows):
+                raise ConcurrencyConflict(f"a row of {partition_key} exists")
+            for row, props in rows:
+                self._store(partition_key, row, props)
 
     def delete(self, partition_key: str, row_key: str) -> None:
         with self.lock:

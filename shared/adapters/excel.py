@@ -118,8 +118,8 @@ def parse_workbook(data: bytes, bank: Bank, limits: ParseLimits, *, source_name:
     # What a damaged or hostile container can make zipfile, zlib, XML parsing and calamine raise.
     unreadable: tuple[type[Exception], ...] = (*_CONTAINER_ERRORS, fastexcel.FastExcelError)
     try:
-        parts = _open_container(data, limits)
-        sheets, problems = _read_sheets(data, parts, limits)
+        # The sheets' XML is freed once they are read, before their rows become submissions.
+        sheets, problems = _read_sheets(data, _open_container(data, limits), limits)
         result = parse_sheets(sheets, bank, content_digest=hashlib.sha256(data).hexdigest())
     except WorkbookRejected as rejected:
         raise WorkbookRejected(f"{label}{rejected.message}", rejected.problems) from rejected

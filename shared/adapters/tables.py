@@ -18,7 +18,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 
 from shared.errors import ConcurrencyConflict, NotFound, ServiceError, TransientServiceError
-from shared.ports import StoredEntity, TableWrite, Value, WriteKind
+from shared.ports import StoredEntity, Value
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -32,9 +32,11 @@ def translated(what: str) -> Iterator[None]:
     try:
         yield
     except TableTransactionError as err:
-        # One failed operation fails the whole transaction; an existing row or a changed ETag is a race.
-        if err.status_code in (409, 412):
-            raise ConcurrencyConflict(f"{what} was changed by another writer") from err
+        # One failed operation fails the whole transaction: an existing row is a race with another writer.
+        if err.status_code == 409:
+            raise ConcurrencyConflict(f"{what}: a row already exists") from err
+        if err.status_code in (408, 429) or (err.status_code or 0) >= 500:
+            raise TransientServiceError(f"table storage busy for {what}: {err.message}") from err
         raise ServiceError(f"table storage refused {what}: {err.message}") from err
     except ResourceNotFoundError as err:
         raise NotFound(f"{what} does not exist") from err
@@ -61,18 +63,6 @@ def _entity(raw: Mapping[str, Any]) -> StoredEntity:
     return StoredEntity(
         str(raw["PartitionKey"]), str(raw["RowKey"]), properties, str(metadata.get("etag", ""))
     )
-
-
-def _operation(partition_key: str, write: TableWrite) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    entity = {**write.properties, "PartitionKey": partition_key, "RowKey": write.row_key}
-    if write.kind is WriteKind.INSERT:
-        return "create", entity, {}
-    if write.kind is WriteKind.UPSERT:
-        return "upsert", entity, {"mode": UpdateMode.REPLACE}
-    if write.etag:
-        condition = {"etag": write.etag, "match_condition": MatchConditions.IfNotModified}
-        return "update", entity, {"mode": UpdateMode.MERGE, **condition}
-    return "upsert", entity, {"mode": UpdateMode.MERGE}
 
 
 class AzureTableStore:
@@ -130,13 +120,12 @@ class AzureTableStore:
             )
         return str(result.get("etag", ""))
 
-    def transact(self, partition_key: str, writes: Sequence[TableWrite]) -> dict[str, str]:
-        """Apply up to 100 writes to one partition atomically; returns each row's new ETag."""
-        if not writes:
-            return {}
-        with translated(f"transaction on partition {partition_key}"):
-            results = self._client.submit_transaction([_operation(partition_key, w) for w in writes])
-        return {w.row_key: str(r.get("etag", "")) for w, r in zip(writes, results, strict=True)}
+    def insert_all(self, partition_key: str, rows: Sequence[tuple[str, Mapping[str, Value]]]) -> None:
+        """Create up to 100 rows of one partition atomically; :class:`ConcurrencyConflict` if one exists."""
+        with translated(f"rows of partition {partition_key}"):
+            self._client.submit_transaction(
+                [("create", {**props, "PartitionKey": partition_key, "RowKey": row}) for row, props in rows]
+            )
 
     def delete(self, partition_key: str, row_key: str) -> None:
         """Delete the entity; a missing one is fine."""

@@ -12,7 +12,6 @@ from azure.storage.blob import BlobServiceClient
 from shared.adapters.blob_store import AzureBlobStore
 from shared.adapters.tables import AzureTableStore
 from shared.errors import ConcurrencyConflict, NotFound
-from shared.ports import TableWrite, WriteKind
 
 pytestmark = pytest.mark.integration
 
@@ -95,37 +94,17 @@ def test_a_conditional_merge_keeps_other_properties_and_refuses_a_stale_etag(tab
     assert tables.get("p|1", "row").etag == new_etag
 
 
-def test_a_transaction_applies_every_write_and_returns_their_etags(tables: AzureTableStore) -> None:
-    etag = tables.upsert("p|1", "sub", {"status": "grading", "payload": "x"})
-    etags = tables.transact(
-        "p|1",
-        [
-            TableWrite(WriteKind.UPSERT, "result|a", {"text": "r"}),
-            TableWrite(WriteKind.MERGE, "sub", {"done_a": True}, etag),
-            TableWrite(WriteKind.INSERT, "new", {"n": 1}),
-        ],
-    )
-    assert etags["sub"] == tables.get("p|1", "sub").etag
-    assert tables.get("p|1", "sub").properties == {"status": "grading", "payload": "x", "done_a": True}
-    assert [e.row_key for e in tables.query_partition("p|1")] == ["new", "result|a", "sub"]
+def test_rows_inserted_together_are_all_stored(tables: AzureTableStore) -> None:
+    tables.insert_all("p|1", [(f"r{i:03}", {"n": i}) for i in range(100)])
+    rows = tables.query_partition("p|1")
+    assert [(r.row_key, r.properties["n"]) for r in rows] == [(f"r{i:03}", i) for i in range(100)]
 
 
-@pytest.mark.parametrize("stale", ["etag", "insert"])
-def test_a_transaction_with_a_stale_etag_or_an_existing_row_writes_nothing(
-    tables: AzureTableStore, stale: str
-) -> None:
-    etag = tables.upsert("p|1", "sub", {"status": "grading"})
-    tables.upsert("p|1", "taken", {"n": 0})
-    if stale == "etag":
-        tables.merge("p|1", "sub", {"status": "graded"}, etag)
-    conflicting = (
-        TableWrite(WriteKind.MERGE, "sub", {"done_a": True}, etag)
-        if stale == "etag"
-        else TableWrite(WriteKind.INSERT, "taken", {"n": 1})
-    )
+def test_inserting_together_with_an_existing_row_writes_nothing(tables: AzureTableStore) -> None:
+    tables.insert("p|1", "taken", {"n": 0})
     with pytest.raises(ConcurrencyConflict):
-        tables.transact("p|1", [TableWrite(WriteKind.UPSERT, "result|a", {"text": "r"}), conflicting])
-    assert [e.row_key for e in tables.query_partition("p|1")] == ["sub", "taken"]
+        tables.insert_all("p|1", [("new", {"n": 1}), ("taken", {"n": 2})])
+    assert [(r.row_key, r.properties["n"]) for r in tables.query_partition("p|1")] == [("taken", 0)]
 
 
 def test_deleting_twice_is_fine(tables: AzureTableStore) -> None:
