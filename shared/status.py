@@ -18,6 +18,7 @@ from shared.http_results import HttpResult, json_result, problem
 from shared.ingest import http_blob_name, record_received, safe_file_name
 from shared.ports import Services, StoredEntity
 from shared.records import (
+    SubmissionRecord,
     SubmissionStatus,
     blob_partition,
     find_upload,
@@ -98,15 +99,21 @@ def upload_by_blob(services: Services, blob_name: str, viewer: Viewer) -> HttpRe
     return upload_status(services, str(index.properties["upload_id"]), viewer)
 
 
-def submission_status(services: Services, submission_id: str, viewer: Viewer) -> HttpResult:
-    """``GET /api/submissions/{id}``: status and scores."""
+def _visible_submission(services: Services, submission_id: str, viewer: Viewer) -> SubmissionRecord | None:
+    """The submission if its id is well-formed, it exists and the viewer may see it; else None (one 404)."""
     if not _ID.match(submission_id):
-        return not_found("submission")
+        return None
     try:
         record = load_submission(services.tables, submission_id)
     except NotFound:
-        return not_found("submission")
-    if not viewer.may_see(record.email):
+        return None
+    return record if viewer.may_see(record.email) else None
+
+
+def submission_status(services: Services, submission_id: str, viewer: Viewer) -> HttpResult:
+    """``GET /api/submissions/{id}``: status and scores."""
+    record = _visible_submission(services, submission_id, viewer)
+    if record is None:
         return not_found("submission")
     return json_result(
         200,
@@ -126,13 +133,8 @@ def report_download(
     services: Services, submission_id: str, if_none_match: str | None, viewer: Viewer
 ) -> HttpResult:
     """``GET /api/submissions/{id}/report``: the .docx, 304, 202 while grading, 422 when failed."""
-    if not _ID.match(submission_id):
-        return not_found("submission")
-    try:
-        record = load_submission(services.tables, submission_id)
-    except NotFound:
-        return not_found("submission")
-    if not viewer.may_see(record.email):
+    record = _visible_submission(services, submission_id, viewer)
+    if record is None:
         return not_found("submission")
     retry = str(services.settings.report_retry_after_seconds)
     if record.status is SubmissionStatus.GRADING:
