@@ -100,21 +100,24 @@ class AzureTableStore:
 
     def replace(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
         """Replace only if the ETag still matches; :class:`ConcurrencyConflict` otherwise."""
-        with translated(f"entity {partition_key}/{row_key}"):
-            result = self._client.update_entity(
-                {**properties, "PartitionKey": partition_key, "RowKey": row_key},
-                mode=UpdateMode.REPLACE,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        return str(result.get("etag", ""))
+        return self._update_if_unchanged(partition_key, row_key, properties, etag, UpdateMode.REPLACE)
 
     def merge(self, partition_key: str, row_key: str, properties: Mapping[str, Value], etag: str) -> str:
         """Update only these properties if the ETag still matches; :class:`ConcurrencyConflict` if not."""
+        return self._update_if_unchanged(partition_key, row_key, properties, etag, UpdateMode.MERGE)
+
+    def _update_if_unchanged(
+        self,
+        partition_key: str,
+        row_key: str,
+        properties: Mapping[str, Value],
+        etag: str,
+        mode: UpdateMode,
+    ) -> str:
         with translated(f"entity {partition_key}/{row_key}"):
             result = self._client.update_entity(
                 {**properties, "PartitionKey": partition_key, "RowKey": row_key},
-                mode=UpdateMode.MERGE,
+                mode=mode,
                 etag=etag,
                 match_condition=MatchConditions.IfNotModified,
             )

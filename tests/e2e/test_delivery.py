@@ -30,6 +30,26 @@ def _blob_upload(stack: Stack, data: bytes, name: str) -> tuple[str, dict[str, A
     return upload_id, stack.wait_finished(upload_id)
 
 
+def _graded_sample(stack: Stack, sample: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Upload one single-candidate sample over HTTP; its accepted body and its graded submission."""
+    accepted = stack.http.post(
+        "/api/uploads",
+        params={"filename": sample},
+        content=(SAMPLES / sample).read_bytes(),
+        headers={"x-functions-key": FUNCTION_KEY},
+    ).json()
+    [submission] = stack.wait_finished(accepted["upload_id"])["submissions"]
+    return accepted, submission
+
+
+def _rewind_scenarios(stack: Stack, submission_id: str) -> None:
+    """Put a graded submission back to grading with its scenarios section not done."""
+    table = stack.tables.get_table_client(stack.table_name)
+    entity = table.get_entity(f"sub|{submission_id}", "submission")
+    entity.update({"status": "grading", "done_scenarios": False, "completed_by": ""})
+    table.upsert_entity(entity)
+
+
 def _report_etag(stack: Stack, submission_id: str) -> str:
     props = stack.blobs.get_blob_client("reports", f"{submission_id}.docx").get_blob_properties()
     return str(props.etag)
@@ -68,13 +88,7 @@ def test_the_same_blob_event_twice_grades_once(stack: Stack) -> None:
 
 
 def test_a_duplicated_grading_message_changes_nothing(stack: Stack) -> None:
-    accepted = stack.http.post(
-        "/api/uploads",
-        params={"filename": "amara.xlsx"},
-        content=(SAMPLES / "candidate-amara-okafor.xlsx").read_bytes(),
-        headers={"x-functions-key": FUNCTION_KEY},
-    ).json()
-    [submission] = stack.wait_finished(accepted["upload_id"])["submissions"]
+    accepted, submission = _graded_sample(stack, "candidate-amara-okafor.xlsx")
     sid = submission["submission_id"]
     etag = _report_etag(stack, sid)
     body = {"upload_id": accepted["upload_id"], "submission_id": sid, "section": "scenarios"}
@@ -86,19 +100,10 @@ def test_a_duplicated_grading_message_changes_nothing(stack: Stack) -> None:
 
 
 def test_a_grader_killed_after_storing_its_result_is_finished_by_redelivery(stack: Stack) -> None:
-    accepted = stack.http.post(
-        "/api/uploads",
-        params={"filename": "chen.xlsx"},
-        content=(SAMPLES / "candidate-chen-wei.xlsx").read_bytes(),
-        headers={"x-functions-key": FUNCTION_KEY},
-    ).json()
-    [submission] = stack.wait_finished(accepted["upload_id"])["submissions"]
+    accepted, submission = _graded_sample(stack, "candidate-chen-wei.xlsx")
     sid = submission["submission_id"]
     # The state a grader leaves when killed between upserting its result and recording progress.
-    table = stack.tables.get_table_client(stack.table_name)
-    entity = table.get_entity(f"sub|{sid}", "submission")
-    entity.update({"status": "grading", "done_scenarios": False, "completed_by": ""})
-    table.upsert_entity(entity)
+    _rewind_scenarios(stack, sid)
     _send(
         stack,
         {"upload_id": accepted["upload_id"], "submission_id": sid, "section": "scenarios"},
@@ -149,19 +154,11 @@ def test_fifty_workbooks_uploaded_at_once_are_each_graded_exactly_once(stack: St
 
 
 def test_a_submission_stuck_in_grading_is_recovered_by_the_sweeper(stack: Stack) -> None:
-    accepted = stack.http.post(
-        "/api/uploads",
-        params={"filename": "ben.xlsx"},
-        content=(SAMPLES / "candidate-ben-carter.xlsx").read_bytes(),
-        headers={"x-functions-key": FUNCTION_KEY},
-    ).json()
-    [submission] = stack.wait_finished(accepted["upload_id"])["submissions"]
+    accepted, submission = _graded_sample(stack, "candidate-ben-carter.xlsx")
     sid = submission["submission_id"]
     # A section message lost for good an hour ago: no result, not in progress, still in flight.
+    _rewind_scenarios(stack, sid)
     table = stack.tables.get_table_client(stack.table_name)
-    entity = table.get_entity(f"sub|{sid}", "submission")
-    entity.update({"status": "grading", "done_scenarios": False, "completed_by": ""})
-    table.upsert_entity(entity)
     table.delete_entity(f"sub|{sid}", "result|scenarios")
     table.upsert_entity(
         {
