@@ -1,7 +1,7 @@
 # ReadyCheck: one entry point for setup, tests and the local stack.
 # Every target that needs Python or Node creates the environment itself.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -13,9 +13,12 @@ PYTEST_ARGS ?=
 
 .PHONY: install system-deps lint test test-unit template audit demo up down clean
 
-$(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
+# The version check runs before any venv is made: an unsupported Python stops here, by name.
+$(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	$(PYTHON) scripts/python_version.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -24,6 +27,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 # checkov pins its own dependency tree, so it lives in a venv of its own.
 $(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) scripts/python_version.py
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
@@ -44,7 +48,8 @@ system-deps:
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared devstack
+	$(BIN)/mypy shared devstack bench samples scripts blueprints bootstrap.py readycheck_cli tests function_app.py
+	$(BIN)/lint-imports
 
 ## The test command: installs everything, lints, type-checks, then runs every tier.
 ## Services (Azurite, the Service Bus emulator, the local host) are started and
@@ -62,7 +67,7 @@ audit: $(PY_STAMP)
 	$(BIN)/pip-audit --progress-spinner off --no-deps --disable-pip -r constraints.txt
 
 template: $(PY_STAMP)
-	$(PY) -m shared template --out answer-sheet-template.xlsx
+	$(BIN)/readycheck template --out answer-sheet-template.xlsx
 
 ## Sample workbooks: three fictional candidates (filled templates) and a 20-respondent
 ## Microsoft Forms export, rebuilt by samples/build.py.
@@ -77,7 +82,7 @@ samples: $(PY_STAMP)
 grade: $(PY_STAMP)
 	@for f in $(SAMPLE_FILES); do [ -f "$$f" ] || { $(PY) -m samples.build; break; }; done
 	@for f in $(SAMPLE_FILES); do \
-		$(PY) -m shared grade "$$f" --out "out/$$(basename "$$f" .xlsx)" || [ $$? -eq 1 ] || exit 2; \
+		$(BIN)/readycheck grade "$$f" --out "out/$$(basename "$$f" .xlsx)" || [ $$? -eq 1 ] || exit 2; \
 	done
 	@echo "reports: out/<workbook>/*.docx, one per candidate; summaries: out/<workbook>/summary.json"
 
@@ -87,6 +92,13 @@ grade: $(PY_STAMP)
 bench: $(PY_STAMP) $(NODE_STAMP)
 	PATH="$(CURDIR)/node_modules/.bin:$$PATH" $(PY) -m bench $(BENCH_ARGS)
 
+## Agreement of the open-answer grader with the examiner's hand grades (tests/validity/): quadratic
+## weighted kappa, exact/adjacent agreement, critical errors not routed to review and the review rate,
+## on the held-out split and on all answers, with a table per kind of answer.
+.PHONY: validity
+validity: $(PY_STAMP)
+	$(PY) -m bench.validity
+
 ## The pipeline demo on the local stack: stack up, samples through both upload paths (HTTP and blob),
 ## progress until graded, reports and today's digest into out/demo/, a summary table, stack down.
 demo: $(PY_STAMP) $(NODE_STAMP)
@@ -94,10 +106,11 @@ demo: $(PY_STAMP) $(NODE_STAMP)
 
 ## The local stack: Azurite, the Service Bus emulator and the app on the local host (FUNC=1: func start).
 up: $(PY_STAMP) $(NODE_STAMP)
-	$(PY) -m devstack.stack up $(if $(FUNC),--func,)
+	$(PY) -m devstack.stack up --port-env-prefix READYCHECK \
+		--servicebus-config infra/local/servicebus-config.json $(if $(FUNC),--func,)
 
 down: $(PY_STAMP)
 	$(PY) -m devstack.stack down
 
 clean:
-	rm -rf $(VENV) .tools node_modules .devstack out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools node_modules .devstack out .pytest_cache .mypy_cache .ruff_cache readycheck.egg-info

@@ -17,12 +17,13 @@ from pathlib import Path
 from bench.context import ROOT, BenchError, Context
 from bench.measure import StageResult, Verdict
 from bench.outputs import write_all
-from bench.stages import cold_start, digest, grading, parsing, pipeline, rendering, servicebus
+from bench.stages import cold_start, digest, grading, parsing, pipeline, rendering, servicebus, validity
 
 BENCHMARKS: dict[str, Callable[[Context], StageResult | list[StageResult]]] = {
     "parse": parsing.run_5k,
     "parse-large": parsing.run_50k,
     "grade": grading.run,
+    "validity": validity.run,
     "render": rendering.run,
     "cold-start": cold_start.run,
     "servicebus": servicebus.run,

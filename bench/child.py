@@ -30,6 +30,16 @@ def _read(args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb()}
 
 
+def _profile(args: dict[str, Any]) -> dict[str, Any]:
+    from bench.profiling import top_functions
+    from bench.stages.parsing import READERS
+
+    reader = READERS[args["reader"]]
+    reader(Path(args["warmup"]).read_bytes())  # the lazy imports, so the profile shows reading only
+    data = Path(args["path"]).read_bytes()
+    return {"profile": top_functions(lambda: reader(data), top=int(args["top"]))}
+
+
 def _imports(args: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     for name in args["modules"]:
@@ -39,7 +49,7 @@ def _imports(args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "heavy_loaded": heavy, "peak_rss_mb": _peak_rss_mb()}
 
 
-TASKS = {"read": _read, "imports": _imports}
+TASKS = {"read": _read, "profile": _profile, "imports": _imports}
 
 
 def main() -> None:

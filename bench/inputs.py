@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,40 @@ _FORMS_FIXED = ["ID", "Start time", "Completion time", "Email", "Name", "Total p
 # The issue's exports have ~25 questions (7 + 3 x 25 = 82 columns, as measured in the field notes).
 FORMS_QUESTIONS = 25
 _WRONG_TEXT = "I am not sure; I would look it up in the documentation."
+# Sentences a long open answer is padded with, picked at random so answers rarely repeat.
+_OWN_WORDS = (
+    "We measured the latency before and after the change and kept the dashboards for the review.",
+    "The first version was simpler, but it could not cope with the burst of traffic at month end.",
+    "I wrote the runbook myself and walked the on-call engineers through it twice.",
+    "Cost mattered as much as speed, so we compared the reserved and the consumption plans.",
+    "Security signed off only after we removed every connection string from the configuration.",
+    "Looking back, I would automate the rollback earlier instead of relying on a manual step.",
+    "The data team needed the same numbers, so we published them through a shared view.",
+    "We load tested with realistic data and found the bottleneck in serialisation, not in the database.",
+    "Retries with exponential backoff removed most of the transient failures we saw at night.",
+    "I documented the trade-offs in a decision record so the next team would know why.",
+    "Most of the work was in the migration plan rather than in the code itself.",
+    "The product owner accepted a slower first release in exchange for fewer moving parts.",
+)
+
+
+@dataclass(frozen=True)
+class FormsShape:
+    """How a generated Forms export is written: the variations real exports show."""
+
+    name: str
+    label: str
+    long_answers: bool = False  # open answers of 80+ words instead of two sentences
+    text_times: str = ""  # strftime format of times stored as text; "" for Excel date cells
+    inline_strings: bool = False  # inline strings instead of the shared-strings table
+
+
+EXCEL_DATES = FormsShape("excel-dates", "short answers, Excel date cells")
+LONG_TEXT = FormsShape(
+    "long-text", "long open answers, text timestamps", long_answers=True, text_times="%d.%m.%Y %H:%M:%S"
+)
+INLINE_STRINGS = FormsShape("inline-strings", "inline strings, Excel date cells", inline_strings=True)
+SHAPES = (EXCEL_DATES, LONG_TEXT, INLINE_STRINGS)
 
 
 class InputsUnavailable(RuntimeError):
@@ -36,7 +71,7 @@ def bank() -> Bank:
         raise InputsUnavailable(f"the question bank does not validate: {err}") from err
 
 
-def forms_answer(item: Item, rng: random.Random) -> tuple[str, bool]:
+def forms_answer(item: Item, rng: random.Random, *, long: bool = False) -> tuple[str, bool]:
     """A plausible Microsoft Forms cell for one item and whether it is right (about two in three)."""
     right = rng.random() < 0.67
     if item.kind in (ItemKind.SINGLE_CHOICE, ItemKind.MULTIPLE_CHOICE):
@@ -57,6 +92,8 @@ def forms_answer(item: Item, rng: random.Random) -> tuple[str, bool]:
         f"In my last project we relied on {named}. We chose it because the team could operate it "
         "without much ceremony, and it kept the monthly bill predictable as traffic grew."
     )
+    while long and len(text.split()) < 80:
+        text += " " + rng.choice(_OWN_WORDS)
     return text, right
 
 
@@ -71,7 +108,9 @@ def quiz_items(source: Bank, count: int = FORMS_QUESTIONS) -> list[Item]:
     return [item for item in source.items if item in chosen]
 
 
-def forms_rows(source: Bank, respondents: int, seed: int = 8) -> Iterator[Sequence[Cell]]:
+def forms_rows(
+    source: Bank, respondents: int, seed: int = 8, shape: FormsShape = EXCEL_DATES
+) -> Iterator[Sequence[Cell]]:
     """Header then one row per respondent, in Microsoft Forms' quiz "Open in Excel" layout."""
     rng = random.Random(seed)
     items = quiz_items(source)
@@ -85,15 +124,20 @@ def forms_rows(source: Bank, respondents: int, seed: int = 8) -> Iterator[Sequen
         answers: list[Cell] = []
         total = 0.0
         for item in items:
-            text, right = forms_answer(item, rng)
+            text, right = forms_answer(item, rng, long=shape.long_answers)
             # Forms scores only choice questions itself; open ones stay blank until a person grades.
             points = (item.points if right else 0.0) if item.choices else None
             total += points or 0.0
             answers += [text, points, None]
+        ended = began + timedelta(minutes=rng.randint(12, 55))
+        times: list[Cell] = (
+            [began.strftime(shape.text_times), ended.strftime(shape.text_times)]
+            if shape.text_times
+            else [began, ended]
+        )
         yield [
             number,
-            began,
-            began + timedelta(minutes=rng.randint(12, 55)),
+            *times,
             f"candidate{number:06d}@example.com",
             f"Candidate {number:06d}",
             total,
@@ -102,14 +146,16 @@ def forms_rows(source: Bank, respondents: int, seed: int = 8) -> Iterator[Sequen
         ]
 
 
-def forms_export(inputs: Path, respondents: int) -> Path:
-    """A Forms-style export of ``respondents`` rows, written once per bank version and size."""
+def forms_export(inputs: Path, respondents: int, shape: FormsShape = EXCEL_DATES) -> Path:
+    """A Forms-style export of ``respondents`` rows, written once per bank version, size and shape."""
     source = bank()
-    path = inputs / f"ms-forms-{respondents}-bank-{source.version}.xlsx"
+    suffix = "" if shape is EXCEL_DATES else f"-{shape.name}"
+    path = inputs / f"ms-forms-{respondents}{suffix}-bank-{source.version}.xlsx"
     if not path.exists():
         inputs.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
-        write_xlsx(partial, "Form1", forms_rows(source, respondents))
+        rows = forms_rows(source, respondents, shape=shape)
+        write_xlsx(partial, "Form1", rows, inline_strings=shape.inline_strings)
         partial.replace(path)
     return path
 
@@ -155,7 +201,7 @@ def graded_results(inputs: Path, count: int) -> list[GradedSubmission]:
 def single_candidates(inputs: Path, count: int) -> list[Path]:
     """``count`` filled single-candidate templates, one distinct candidate each (so no upload dedupes)."""
     from samples.build import answers_for, profiles
-    from tests.workbooks import template_workbook
+    from samples.workbooks import template_workbook
 
     source = bank()
     # The "almost ready" sample candidate: strong answers with typical gaps, every section filled.

@@ -15,7 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusReceiveMode
+from azure.servicebus import (
+    ServiceBusClient,
+    ServiceBusMessage,
+    ServiceBusReceivedMessage,
+    ServiceBusReceiveMode,
+)
 
 from devstack.processes import free_port
 from devstack.servicebus_emulator import connection_string, start_servicebus_emulator
@@ -110,6 +115,14 @@ def receive_throughput(client: ServiceBusClient, count: int, *, peek_lock: bool,
         return count / (time.perf_counter() - started)
 
 
+def _sent_at(message: ServiceBusReceivedMessage) -> float:
+    """The perf_counter reading the producer stamped on the message just before sending it."""
+    stamp = (message.application_properties or {}).get(b"t")
+    if not isinstance(stamp, float):
+        raise RuntimeError(f"message {message.message_id} lacks its send time")
+    return stamp
+
+
 def send_to_receive_latency(client: ServiceBusClient, count: int, rate: float) -> dict[str, float]:
     """Send ``count`` messages at ``rate`` per second; latency from just before send to receipt."""
     samples: list[float] = []
@@ -137,7 +150,7 @@ def send_to_receive_latency(client: ServiceBusClient, count: int, rate: float) -
             now = time.perf_counter()
             if not batch:
                 raise RuntimeError(f"only {len(samples)} of {count} messages arrived")
-            samples += [now - float(m.application_properties[b"t"]) for m in batch]
+            samples += [now - _sent_at(m) for m in batch]
         producer.join()
     return {"rate_per_s": rate, "messages": count, **_latency_summary(samples)}
 

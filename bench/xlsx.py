@@ -2,7 +2,7 @@
 
 openpyxl would take longer to write a 50,000-row export than the parser takes to read it, so the
 inputs are written as the few XML parts a spreadsheet reader needs, with shared strings as Excel
-itself writes them.
+itself writes them, or with inline strings as xlsxwriter's constant_memory mode and many exporters do.
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def write_xlsx(path: Path, sheet_name: str, rows: Iterable[Sequence[Cell]]) -> None:
+def write_xlsx(
+    path: Path, sheet_name: str, rows: Iterable[Sequence[Cell]], *, inline_strings: bool = False
+) -> None:
     """Write one sheet of rows (the first is the header) to ``path`` as an .xlsx workbook."""
     strings: dict[str, int] = {}
     letters: list[str] = []
@@ -102,7 +104,7 @@ def write_xlsx(path: Path, sheet_name: str, rows: Iterable[Sequence[Cell]]) -> N
                 while len(letters) < len(row):
                     letters.append(column_letter(len(letters)))
                 cells = "".join(
-                    _cell(f"{letters[i]}{number}", value, strings)
+                    _cell(f"{letters[i]}{number}", value, None if inline_strings else strings)
                     for i, value in enumerate(row)
                     if value is not None
                 )
@@ -117,8 +119,10 @@ def write_xlsx(path: Path, sheet_name: str, rows: Iterable[Sequence[Cell]]) -> N
         )
 
 
-def _cell(ref: str, value: Cell, strings: dict[str, int]) -> str:
+def _cell(ref: str, value: Cell, strings: dict[str, int] | None) -> str:
     if isinstance(value, str):
+        if strings is None:
+            return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
         index = strings.setdefault(value, len(strings))
         return f'<c r="{ref}" t="s"><v>{index}</v></c>'
     if isinstance(value, datetime):

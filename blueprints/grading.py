@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import azure.functions as func
 
-bp = func.Blueprint()
+from blueprints import new_blueprint
+from bootstrap import app_root
+
+bp = new_blueprint()
 
 
 @bp.service_bus_queue_trigger(
@@ -12,13 +15,12 @@ bp = func.Blueprint()
 )
 def grade_section(msg: func.ServiceBusMessage) -> None:
     """Grade one section; an exception abandons the message (retry, then the broker dead-letters it)."""
-    from shared.adapters.clients import services
     from shared.grading_flow import GradingWork, handle_grading_message
 
     trace = {
         k: str(v) for k, v in (msg.application_properties or {}).items() if k in ("traceparent", "tracestate")
     }
-    handle_grading_message(services(), GradingWork.from_json(msg.get_body()), trace)
+    handle_grading_message(app_root().services, GradingWork.from_json(msg.get_body()), trace)
 
 
 @bp.service_bus_queue_trigger(
@@ -28,8 +30,7 @@ def grade_section(msg: func.ServiceBusMessage) -> None:
 )
 def record_dead_letter(msg: func.ServiceBusMessage) -> None:
     """A dead-lettered section: its submission ends ``failed``; the message is kept for replay."""
-    from shared.adapters.clients import services
     from shared.grading_flow import record_dead_letter as record
 
     reason, description = msg.dead_letter_reason or "", msg.dead_letter_error_description or ""
-    record(services(), msg.get_body(), msg.message_id or "", reason, description)
+    record(app_root().services, msg.get_body(), msg.message_id or "", reason, description)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import azure.functions as func
 
-bp = func.Blueprint()
+from blueprints import new_blueprint
+from blueprints.http_responses import answer
+
+bp = new_blueprint()
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """200 when storage and Service Bus answer, 503 naming the one that does not."""
-    from blueprints.http_responses import respond
-    from shared.adapters.clients import health_checks
-    from shared.status import health as check
+    from shared.api_handlers import health as check
 
-    return respond(check(health_checks()))
+    return answer(lambda app: check(app.health_checks))

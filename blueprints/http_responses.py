@@ -1,13 +1,25 @@
-"""Turning the core's HTTP results and errors into ``func.HttpResponse`` s."""
+"""Answering an HTTP trigger: run its handler against the composition root, map named errors, respond."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import azure.functions as func
 
+from blueprints.error_map import failure
+from bootstrap import AppRoot, app_root
 from shared.access import PRINCIPAL_HEADER, Viewer, viewer_from_header
-from shared.errors import NotAuthenticated, ReadyCheckError, TransientServiceError
-from shared.http_results import HttpResult, problem
-from shared.settings import get_settings
+from shared.errors import ReadyCheckError
+from shared.http_results import HttpResult
+
+
+def answer(handle: Callable[[AppRoot], HttpResult]) -> func.HttpResponse:
+    """The response of one route: its handler's result, or the error map's answer to a named error."""
+    try:
+        result = handle(app_root())
+    except ReadyCheckError as err:
+        result = failure(err)
+    return respond(result)
 
 
 def respond(result: HttpResult) -> func.HttpResponse:
@@ -20,19 +32,6 @@ def respond(result: HttpResult) -> func.HttpResponse:
     )
 
 
-def viewer(req: func.HttpRequest) -> Viewer:
-    """Who is asking (see shared/access.py for when the platform header is trusted)."""
-    return viewer_from_header(req.headers.get(PRINCIPAL_HEADER), get_settings())
-
-
-def failure(err: ReadyCheckError) -> func.HttpResponse:
-    """A problem-details response for a named error; never a traceback."""
-    if isinstance(err, NotAuthenticated):
-        result = problem(401, "Unauthorized", str(err))
-        return respond(
-            HttpResult(result.status, result.body, result.content_type, {"WWW-Authenticate": "Bearer"})
-        )
-    if isinstance(err, TransientServiceError):
-        result = problem(503, "Service Unavailable", "a backing service is busy; try again shortly")
-        return respond(HttpResult(result.status, result.body, result.content_type, {"Retry-After": "5"}))
-    return respond(problem(500, "Internal Server Error", "the request could not be completed"))
+def viewer(app: AppRoot, req: func.HttpRequest) -> Viewer:
+    """Who is asking, judged with the root's settings (shared/access.py says when the header is trusted)."""
+    return viewer_from_header(req.headers.get(PRINCIPAL_HEADER), app.settings)

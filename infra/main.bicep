@@ -22,6 +22,7 @@ param reviewerRoleName string = 'Reviewer'
 @allowed([
   '3.11'
   '3.12'
+  '3.13'
 ])
 param pythonVersion string = '3.11'
 
@@ -153,6 +154,7 @@ var appSettings = {
   READYCHECK_DIGESTS_CONTAINER: digestsContainerName
   READYCHECK_TABLE_PREFIX: tablePrefix
   READYCHECK_DIGEST_SCHEDULE: '0 0 6 * * *'
+  READYCHECK_SWEEP_SCHEDULE: '0 */5 * * * *'
   READYCHECK_STUCK_GRADING_MINUTES: '30'
   READYCHECK_MAX_RESEND_ATTEMPTS: '3'
   READYCHECK_MAX_UPLOAD_BYTES: '10485760'

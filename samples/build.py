@@ -1,8 +1,8 @@
 """Build the sample workbooks: three filled templates and a Microsoft Forms-style cohort export.
 
 Run ``python -m samples.build`` (or ``make samples``). The candidates are fictional and
-deterministic: the same bank gives the same answers. Workbooks are written with the test
-helpers in ``tests/workbooks.py`` so that samples and tests lay sheets out the same way.
+deterministic: the same bank gives the same answers. Workbooks are written with the builders
+in ``samples/workbooks.py``, which the tests and benchmarks use too, so all lay sheets out the same way.
 
 - Amara Okafor knows everything but document processing and infrastructure as code
   (two medium topics): Ready.
@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from samples.workbooks import AnswerValue, ms_forms_export, template_workbook
 from shared.bank import Bank, Item, ItemKind, load_bank
 from shared.submission import Candidate
-from tests.workbooks import AnswerValue, ms_forms_export, template_workbook
 
 HERE = Path(__file__).resolve().parent
 COHORT_FILE = "ms-forms-cohort.xlsx"

@@ -39,7 +39,7 @@ class ItemKind(StrEnum):
 
 
 class Section(StrEnum):
-    """The answer-sheet sections; grading fans out one message per section."""
+    """The answer-sheet sections; each is graded on its own and recorded as one result row."""
 
     QUIZ = "quiz"
     SERVICE_MAPPING = "service_mapping"
@@ -70,8 +70,18 @@ class Choice(BaseModel):
     text: str = Field(min_length=1)
 
 
+class Claim(BaseModel):
+    """What a concept asserts of which subject; the same attribute given to a rival is a misstatement."""
+
+    model_config = _Frozen
+    subjects: tuple[str, ...] = Field(min_length=1)
+    rivals: tuple[str, ...] = Field(min_length=1)
+    attributes: tuple[str, ...] = Field(min_length=1)
+    statement: str = Field(min_length=1, description="The claim as the feedback states it.")
+
+
 class Concept(BaseModel):
-    """A rubric concept of an open answer: its weight, synonyms and known misstatements."""
+    """A rubric concept of an open answer: its weight, synonyms, claims and known misstatements."""
 
     model_config = _Frozen
     id: Id
@@ -79,6 +89,14 @@ class Concept(BaseModel):
     weight: float = Field(gt=0)
     synonyms: tuple[str, ...] = Field(min_length=1)
     misstatements: tuple[str, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    paraphrases: tuple[str, ...] = Field(
+        default=(), description="The concept in plain words, for answers that avoid the usual names."
+    )
+    essential: bool = Field(
+        default=False,
+        description="Denying or misstating it is disqualifying: the whole answer earns a quarter at most.",
+    )
 
 
 class Item(BaseModel):

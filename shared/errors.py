@@ -1,19 +1,23 @@
 """The one exception tree of ReadyCheck.
 
-Every error the app raises on purpose derives from :class:`ReadyCheckError`, so an
-entrypoint can map named errors to an HTTP status, a rejection or a retry::
+Every error the app raises on purpose derives from :class:`ReadyCheckError`. An HTTP route
+answers an error that escapes its handler through the one map in ``blueprints/error_map.py``
+(the status on the right; "500" is always logged with its cause); a trigger lets it propagate,
+so the message or event is retried and, if it keeps failing, dead-lettered or parked::
 
-    ReadyCheckError
-    ├── ConfigurationError        a setting is missing or malformed (fail at start-up)
-    ├── BankError                 the question bank does not validate (names item and field)
-    ├── WorkbookRejected          an upload cannot be graded at all (carries located problems)
-    ├── NotFound                  an id or blob does not exist (HTTP 404)
-    ├── InvalidMessage            a queue message is malformed (never succeeds: dead-lettered)
-    ├── NotAuthenticated          no trustworthy caller identity (HTTP 401)
-    ├── AccessDenied              the caller may not see this (HTTP 403)
-    ├── ConcurrencyConflict       an optimistic-concurrency (ETag) write lost the race
-    └── ServiceError              a storage or messaging call failed
-        └── TransientServiceError the same call may succeed later (retry, then dead-letter)
+    ReadyCheckError                   500, logged
+    ├── ConfigurationError            500, logged: a setting is missing or malformed
+    ├── BankError                     500, logged: the question bank does not validate
+    ├── GradingError                  500, logged: section results do not assemble
+    ├── CohortError                   500, logged: assessments and graded submissions do not pair
+    ├── WorkbookRejected              422: an upload cannot be graded at all (located problems)
+    ├── NotFound                      404: an id or blob does not exist
+    ├── InvalidMessage                400: a message or body is malformed (a queue dead-letters it)
+    ├── NotAuthenticated              401 + WWW-Authenticate: no trustworthy caller identity
+    ├── AccessDenied                  403: the caller may not see this
+    ├── ConcurrencyConflict           409: an optimistic-concurrency (ETag) write lost the race
+    └── ServiceError                  500, logged: a storage or messaging call failed
+        └── TransientServiceError     503 + Retry-After, logged: the call may succeed later
 
 Adapters convert SDK exceptions into these with ``raise ... from err``; the core never
 sees an SDK exception type.
@@ -57,6 +61,14 @@ class ConfigurationError(ReadyCheckError):
 
 class BankError(ReadyCheckError):
     """The question bank failed validation; the message names the item and field."""
+
+
+class GradingError(ReadyCheckError):
+    """Results cannot be assembled: a section is missing or belongs to another bank or submission."""
+
+
+class CohortError(ReadyCheckError):
+    """Assessments and graded submissions do not pair up."""
 
 
 class WorkbookRejected(ReadyCheckError):

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
 from shared.bank import Bank, Item, ItemKind, Section
-from shared.errors import ReadyCheckError
-from shared.rubric import Rubric, compile_rubric, grade_with_rubric
+from shared.errors import GradingError
+from shared.rubric import Rubric, RubricResult, compile_rubric, grade_answers, grade_with_rubric
+from shared.semantic import default_encoder
 from shared.submission import Answer, Candidate, Submission
 
 # Short answers: a normalised answer this similar to an accepted name is a typo of it ...
@@ -40,10 +41,6 @@ _WORDS = re.compile(r"[a-z0-9]+")
 _PLAN_CACHE = 4
 
 
-class GradingError(ReadyCheckError):
-    """Results cannot be assembled: a section is missing or belongs to another bank or submission."""
-
-
 class ItemStatus(StrEnum):
     """How an item went."""
 
@@ -51,6 +48,15 @@ class ItemStatus(StrEnum):
     PARTIAL = "partial"
     WRONG = "wrong"
     UNANSWERED = "unanswered"
+
+
+class Evidence(BaseModel):
+    """A sentence of an answer that earned a concept, or stated it wrongly, quoted for the reader."""
+
+    model_config = _Frozen
+    concept: str
+    state: str  # "credited", "partial" or "misstated"
+    quote: str
 
 
 class ItemResult(BaseModel):
@@ -66,10 +72,12 @@ class ItemResult(BaseModel):
     status: ItemStatus
     feedback: str
     needs_review: bool = False
+    review_reason: str = ""
     answer_text: str = ""
     key_text: str
     covered: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
 
 
 class SectionResult(BaseModel):
@@ -172,7 +180,11 @@ class _ItemPlan:
             keys=tuple(sorted(item.answer)),
             accepted=accepted,
             accepted_inside=tuple(re.compile(rf"\b{re.escape(a)}\b") for a in accepted),
-            rubric=compile_rubric(item.concepts) if item.kind is ItemKind.OPEN_ANSWER else None,
+            rubric=(
+                compile_rubric(item.concepts, item.prompt, default_encoder())
+                if item.kind is ItemKind.OPEN_ANSWER
+                else None
+            ),
             unanswered=ItemResult(
                 item_id=item.id,
                 topic=item.topic,
@@ -321,23 +333,41 @@ def _grade_short(plan: _ItemPlan, text: str) -> ItemResult:
     return _result(item, 0.0, f"The answer is {key}. {item.explanation}", text, key)
 
 
-def _grade_open(plan: _ItemPlan, rubric_plan: Rubric, answer: Answer) -> ItemResult:
-    rubric = grade_with_rubric(answer.text, rubric_plan)
-    covered = tuple(v.concept.label for v in rubric.verdicts if v.state == "explained")
-    partly = tuple(v.concept.label for v in rubric.verdicts if v.state in ("thin", "named"))
-    wrong = tuple(v.concept.label for v in rubric.verdicts if v.state == "misstated")
-    missing = tuple(v.concept.label for v in rubric.verdicts if v.state in ("missing", "negated"))
+_CREDITED_STATES = ("explained", "paraphrased")
+_PARTLY_STATES = ("thin", "named")
+
+
+def _grade_open(plan: _ItemPlan, answer: Answer, rubric: RubricResult) -> ItemResult:
+    verdicts = rubric.verdicts
+    covered = tuple(v.concept.label for v in verdicts if v.state in _CREDITED_STATES and v.credit >= 1.0)
+    partly = tuple(
+        v.concept.label
+        for v in verdicts
+        if v.state in _PARTLY_STATES or (v.state in _CREDITED_STATES and v.credit < 1.0)
+    )
+    wrong = tuple(v for v in verdicts if v.state in ("misstated", "dismissed"))
+    missing = tuple(v.concept.label for v in verdicts if v.state in ("missing", "negated"))
     lines = []
     if covered:
         lines.append(f"Covered: {'; '.join(covered)}.")
     if partly:
         lines.append(f"Named without explaining how or why (part credit): {'; '.join(partly)}.")
-    if wrong:
-        lines.append(f"Stated wrongly, so no credit: {'; '.join(wrong)}.")
+    for verdict in wrong:
+        why = verdict.note or "the answer waves this practice away"
+        lines.append(f"Wrong, so no credit and an equal deduction: {verdict.concept.label} ({why}).")
     if missing:
         lines.append(f"You did not mention: {'; '.join(missing)}.")
     if rubric.needs_review:
-        lines.append(f"Marked for review: {rubric.review_reason}.")
+        lines.append(f"A reviewer will look at this: {rubric.review_reason}.")
+    evidence = tuple(
+        Evidence(
+            concept=v.concept.label,
+            state="credited" if v.credit >= 1.0 else ("misstated" if v.credit == 0 else "partial"),
+            quote=v.quote,
+        )
+        for v in verdicts
+        if v.quote and (v.credit > 0 or v.state in ("misstated", "dismissed"))
+    )
     return _result(
         plan.item,
         rubric.share,
@@ -345,24 +375,25 @@ def _grade_open(plan: _ItemPlan, rubric_plan: Rubric, answer: Answer) -> ItemRes
         answer.text.strip(),
         plan.key_text,
         needs_review=rubric.needs_review,
+        review_reason=rubric.review_reason,
         covered=(*covered, *partly),
-        missing=(*wrong, *missing),
+        missing=(*(v.concept.label for v in wrong), *missing),
+        evidence=evidence,
     )
 
 
-def _grade(plan: _ItemPlan, answer: Answer | None) -> ItemResult:
-    if answer is None or (not answer.choices and not answer.text.strip()):
+def _answered(answer: Answer | None) -> bool:
+    return answer is not None and bool(answer.choices or answer.text.strip())
+
+
+def _grade(plan: _ItemPlan, answer: Answer | None, rubric: RubricResult | None = None) -> ItemResult:
+    if answer is None or not _answered(answer):
         return plan.unanswered
     if plan.rubric is not None:
-        return _grade_open(plan, plan.rubric, answer)
+        return _grade_open(plan, answer, rubric or grade_with_rubric(answer.text, plan.rubric))
     if plan.item.kind is ItemKind.SHORT_ANSWER:
         return _grade_short(plan, answer.text.strip())
     return _grade_choice(plan, tuple(sorted({c.strip().upper() for c in answer.choices})))
-
-
-def grade_item(item: Item, answer: Answer | None) -> ItemResult:
-    """Grade one item; a missing or blank answer is unanswered and earns nothing."""
-    return _grade(_ItemPlan.of(item), answer)
 
 
 def _confidence(submission: Submission, topics: frozenset[str]) -> tuple[tuple[str, int], ...]:
@@ -374,12 +405,19 @@ def grade_section(submission: Submission, section: Section, bank: Bank) -> Secti
     """Grade one section of a submission; the self-assessment section records the confidence ratings."""
     plan = _plan(bank)
     answers = {a.item_id: a for a in submission.answers}
+    items = plan.sections[section]
+    # A section's open answers are read together: one call to the sentence model for all of them.
+    open_items = [
+        (p, answers[p.item.id]) for p in items if p.rubric is not None and _answered(answers.get(p.item.id))
+    ]
+    readings = grade_answers([(answer.text, p.rubric) for p, answer in open_items if p.rubric is not None])
+    by_item = {p.item.id: reading for (p, _), reading in zip(open_items, readings, strict=True)}
     return SectionResult(
         bank_id=bank.id,
         bank_version=bank.version,
         submission_key=submission.submission_key,
         section=section,
-        items=tuple(_grade(item, answers.get(item.item.id)) for item in plan.sections[section]),
+        items=tuple(_grade(p, answers.get(p.item.id), by_item.get(p.item.id)) for p in items),
         confidence=_confidence(submission, plan.topics) if section is Section.SELF_ASSESSMENT else (),
     )
 

@@ -17,8 +17,10 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from shared import telemetry
+from shared.attempts import earlier_attempts, record_attempt
 from shared.bank import Section
 from shared.errors import ConcurrencyConflict, InvalidMessage, NotFound
+from shared.moderation import open_reviews, provisional_scores
 from shared.ports import OutgoingMessage, Services, Value
 from shared.records import (
     INFLIGHT_PARTITION,
@@ -42,30 +44,48 @@ _MAX_CONFLICT_RETRIES = 20
 
 @dataclass(frozen=True, slots=True)
 class GradingWork:
-    """The body of a grading message: one section of one submission."""
+    """The body of a grading message: some (normally all) sections of one submission."""
 
     upload_id: str
     submission_id: str
-    section: Section
+    sections: tuple[Section, ...] = tuple(Section)
+
+    @property
+    def label(self) -> str:
+        """The sections in ids and reasons: ``all``, or their names joined by ``+``."""
+        if set(self.sections) == set(Section):
+            return "all"
+        return "+".join(s.value for s in self.sections)
 
     def to_json(self) -> str:
         """The message body."""
         return json.dumps(
-            {"upload_id": self.upload_id, "submission_id": self.submission_id, "section": self.section.value}
+            {
+                "upload_id": self.upload_id,
+                "submission_id": self.submission_id,
+                "sections": [s.value for s in self.sections],
+            }
         )
 
     @classmethod
     def from_json(cls, body: str | bytes) -> GradingWork:
-        """Decode a message body; :class:`InvalidMessage` when it is not one of ours."""
+        """Decode a message body; :class:`InvalidMessage` when it is not one of ours.
+
+        A body with one ``section`` (sent before messages carried a submission each) still reads.
+        """
         try:
             data = json.loads(body)
-            return cls(str(data["upload_id"]), str(data["submission_id"]), Section(data["section"]))
+            names = data["sections"] if "sections" in data else [data["section"]]
+            if not isinstance(names, list) or not names:
+                raise TypeError("sections must be a non-empty list")
+            sections = tuple(dict.fromkeys(Section(n) for n in names))
+            return cls(str(data["upload_id"]), str(data["submission_id"]), sections)
         except (ValueError, KeyError, TypeError) as err:
             raise InvalidMessage(f"grading message is malformed: {err}") from err
 
     def message(self, trace: Mapping[str, str], attempt: int = 0) -> OutgoingMessage:
         """The queue message; its id is deterministic so the broker drops duplicates."""
-        message_id = f"{self.submission_id}:{self.section.value}"
+        message_id = f"{self.submission_id}:{self.label}"
         if attempt:
             # A re-send by the sweeper must not be swallowed by duplicate detection.
             message_id += f":resend{attempt}"
@@ -77,7 +97,7 @@ class GradingWork:
         )
 
 
-class Outcome(StrEnum):
+class GradingOutcome(StrEnum):
     """What handling one grading message did."""
 
     ALREADY_FINISHED = "already_finished"
@@ -85,8 +105,8 @@ class Outcome(StrEnum):
     REPORT_RENDERED = "report_rendered"
 
 
-def handle_grading_message(services: Services, work: GradingWork, trace: Mapping[str, str]) -> Outcome:
-    """Grade one section, record it and its progress, and render the report if this completes the set."""
+def handle_grading_message(services: Services, work: GradingWork, trace: Mapping[str, str]) -> GradingOutcome:
+    """Grade the message's sections, record them and their progress, and render if this completes the set."""
     partition = submission_partition(work.submission_id)
     # One partition query gives the submission and its stored results in a single round trip.
     rows = {r.row_key: r for r in services.tables.query_partition(partition)}
@@ -95,48 +115,53 @@ def handle_grading_message(services: Services, work: GradingWork, trace: Mapping
     record = SubmissionRecord.from_entity(rows[SUBMISSION_ROW])
     if record.status is not SubmissionStatus.GRADING:
         publish(services, record)
-        return Outcome.ALREADY_FINISHED
-    result: dict[str, Value] | None = None
-    if result_row(work.section) not in rows:
+        return GradingOutcome.ALREADY_FINISHED
+    results: dict[str, dict[str, Value]] = {}
+    missing = [s for s in work.sections if s.value in record.sections and result_row(s) not in rows]
+    if missing:
         submission = parse_submission(record)
-        with telemetry.span("grade", trace, submission_id=work.submission_id, section=work.section.value):
-            result = chunked("result", services.engine.grade(submission, work.section))
-    record, completed_here = _record_progress(services, work, record, result)
-    telemetry.event("section graded", submission_id=work.submission_id, section=work.section.value)
+        for section in missing:
+            with telemetry.span("grade", trace, submission_id=work.submission_id, section=section.value):
+                results[result_row(section)] = chunked("result", services.engine.grade(submission, section))
+    record, completed_here = _record_progress(services, work, record, results)
+    telemetry.event("sections graded", submission_id=work.submission_id, sections=work.label)
     if completed_here and record.status is SubmissionStatus.GRADING:
-        # Results never change once stored, so those read above (and this one) need no second read.
+        # Results never change once stored, so those read above (and these) need no second read.
         known = {k: unchunked("result", r.properties) for k, r in rows.items() if k.startswith("result|")}
-        if result is not None:
-            known[result_row(work.section)] = unchunked("result", result)
+        known.update({k: unchunked("result", r) for k, r in results.items()})
         complete_submission(services, record, trace, known)
-        return Outcome.REPORT_RENDERED
-    return Outcome.SECTION_RECORDED
+        return GradingOutcome.REPORT_RENDERED
+    return GradingOutcome.SECTION_RECORDED
 
 
 def _record_progress(
-    services: Services, work: GradingWork, record: SubmissionRecord, result: Mapping[str, Value] | None
+    services: Services,
+    work: GradingWork,
+    record: SubmissionRecord,
+    results: Mapping[str, Mapping[str, Value]],
 ) -> tuple[SubmissionRecord, bool]:
-    """Store the result, then mark the section done; True when this message completed the set.
+    """Store the results and mark their sections done; True when this message completed the set.
 
-    The progress merge is conditional on the submission's ETag, so the writer whose merge
-    succeeds knows the exact set it completed; a lost race re-reads the submission row only.
-    Two plain writes cost less than one transaction, and a crash between them is healed by the
-    redelivery, which finds the result stored and only records the progress.
+    One entity group transaction writes the result rows and merges the progress into the
+    submission on its ETag, so results and progress land together or not at all, and the writer
+    whose transaction succeeds knows the exact set it completed; a lost race re-reads the
+    submission row only (results are deterministic, so writing one again changes nothing).
     """
     partition = submission_partition(work.submission_id)
-    if result is not None:
-        services.tables.upsert(partition, result_row(work.section), result)
+    mine = {s.value for s in work.sections} & set(record.sections)
     for _ in range(_MAX_CONFLICT_RETRIES):
-        if work.section in record.done:
+        if mine <= record.done:
             # A redelivery of the completing message (after a crash) must still finish the job.
-            return record, record.complete and record.completed_by == work.section
-        updated = replace(record, done=record.done | {work.section.value})
-        progress: dict[str, Value] = {done_property(work.section): True}
+            return record, record.complete and record.completed_by == work.label
+        updated = replace(record, done=record.done | mine)
+        progress: dict[str, Value] = {done_property(s): True for s in sorted(mine - record.done)}
         if updated.complete:
-            updated = replace(updated, completed_by=work.section.value)
-            progress["completed_by"] = work.section.value
+            updated = replace(updated, completed_by=work.label)
+            progress["completed_by"] = work.label
         try:
-            etag = services.tables.merge(partition, SUBMISSION_ROW, progress, record.etag)
+            etag = services.tables.upsert_all_and_merge(
+                partition, list(results.items()), SUBMISSION_ROW, progress, record.etag
+            )
         except ConcurrencyConflict:
             record = load_submission(services.tables, work.submission_id)
             continue
@@ -160,8 +185,11 @@ def complete_submission(
     else:
         results = section_results(services, record)
     submission = parse_submission(record)
+    history = earlier_attempts(services.tables, record)
     with telemetry.span("render", trace, submission_id=record.submission_id):
-        finished = services.engine.finish(submission, results)
+        finished = services.engine.finish(submission, results, history)
+    # Before the report is stored: a crash here leaves the submission grading, and the redelivery reopens.
+    routed = open_reviews(services, record, results)
     settings = services.settings
     services.blobs.write(
         settings.reports_container,
@@ -169,11 +197,14 @@ def complete_submission(
         finished.report,
         DOCX_CONTENT_TYPE,
     )
-    graded = _transition(services, record, SubmissionStatus.GRADED, scores=finished.scores.to_dict())
+    # Before the status moves: a redelivery after a crash here finds the submission unfinished.
+    record_attempt(services.tables, record, finished)
+    scores = provisional_scores(finished.scores.to_dict(), routed)
+    graded = _transition(services, record, SubmissionStatus.GRADED, scores=scores)
     instruments = telemetry.instruments()
     instruments.submissions_graded.add(1)
     instruments.report_size.record(len(finished.report))
-    started = _parse_time(record.started_at)
+    started = parse_time(record.started_at)
     if started is not None:
         instruments.grading_latency.record((services.clock.now() - started).total_seconds())
     telemetry.event("submission graded", submission_id=record.submission_id, upload_id=record.upload_id)
@@ -257,12 +288,14 @@ def record_dead_letter(
     except InvalidMessage:
         telemetry.event("malformed dead-lettered message dropped", message_id=message_id)
         return
-    detail = f"section {work.section.value} could not be graded: {reason or 'dead-lettered'}"
+    what = "sections" if len(work.sections) > 1 else "section"
+    names = ", ".join(s.value for s in work.sections)
+    detail = f"{what} {names} could not be graded: {reason or 'dead-lettered'}"
     if description:
         detail += f" ({description})"
     services.tables.upsert(
         DEAD_LETTER_PARTITION,
-        f"{work.submission_id}:{work.section.value}",
+        f"{work.submission_id}:{work.label}",
         {"body": work.to_json(), "reason": detail, "at": services.clock.now().isoformat()},
     )
     record_failure(services, work.submission_id, detail)
@@ -272,16 +305,24 @@ def replay_dead_letters(services: Services, limit: int) -> int:
     """Reopen the submissions of kept dead letters and send their sections again; returns how many."""
     rows = services.tables.query_partition(DEAD_LETTER_PARTITION)[:limit]
     trace = telemetry.trace_headers()
+    replayed = 0
     for row in rows:
-        work = GradingWork.from_json(str(row.properties["body"]))
-        _reopen(services, work.submission_id)
+        try:
+            work = GradingWork.from_json(str(row.properties.get("body", "")))
+            _reopen(services, work.submission_id)
+        except (InvalidMessage, NotFound) as err:
+            # An orphan (its submission deleted) or unreadable row can never replay: drop it, not the batch.
+            services.tables.delete(DEAD_LETTER_PARTITION, row.row_key)
+            telemetry.log.warning("dead letter %s dropped: %s", row.row_key, err)
+            continue
         message = work.message(trace)
         # A fresh id per replay, or duplicate detection would drop a replay of a replay.
         replay_id = f"{message.message_id}:replay{int(services.clock.now().timestamp())}"
         services.sender.send([replace(message, message_id=replay_id)])
         services.tables.delete(DEAD_LETTER_PARTITION, row.row_key)
-        telemetry.event("dead letter replayed", submission_id=work.submission_id, section=work.section.value)
-    return len(rows)
+        telemetry.event("dead letter replayed", submission_id=work.submission_id, sections=work.label)
+        replayed += 1
+    return replayed
 
 
 def _reopen(services: Services, submission_id: str) -> None:
@@ -327,7 +368,7 @@ def sweep_stuck(services: Services) -> SweepReport:
     cutoff = now - timedelta(minutes=settings.stuck_grading_minutes)
     resent = completed = failed = cleared = 0
     for row in services.tables.query_partition(INFLIGHT_PARTITION):
-        since = _parse_time(str(row.properties.get("since", "")))
+        since = parse_time(str(row.properties.get("since", "")))
         if since is not None and since > cutoff:
             continue
         try:
@@ -355,14 +396,11 @@ def sweep_stuck(services: Services) -> SweepReport:
             complete_submission(services, record, {})
             completed += 1
             continue
-        missing = [Section(s) for s in record.sections if s not in record.done]
+        missing = tuple(Section(s) for s in record.sections if s not in record.done)
         trace = telemetry.trace_headers()
-        services.sender.send(
-            [
-                GradingWork(record.upload_id, record.submission_id, s).message(trace, attempt=attempts + 1)
-                for s in missing
-            ]
-        )
+        # One message for the missing sections, as the ingest sends one per submission.
+        work = GradingWork(record.upload_id, record.submission_id, missing)
+        services.sender.send([work.message(trace, attempt=attempts + 1)])
         services.tables.upsert(
             INFLIGHT_PARTITION,
             row.row_key,
@@ -372,7 +410,8 @@ def sweep_stuck(services: Services) -> SweepReport:
     return SweepReport(resent=resent, completed=completed, failed=failed, cleared=cleared)
 
 
-def _parse_time(text: str) -> datetime | None:
+def parse_time(text: str) -> datetime | None:
+    """An ISO timestamp as stored in the state table; None when absent or malformed."""
     try:
         return datetime.fromisoformat(text) if text else None
     except ValueError:

@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from shared import telemetry
 from shared.bank import Section
-from shared.errors import ConcurrencyConflict, NotFound, Problem, WorkbookRejected
+from shared.errors import ConcurrencyConflict, NotFound, Problem, ServiceError, WorkbookRejected
 from shared.grading_flow import GradingWork
 from shared.ports import MAX_TRANSACTION, Services, Value
 from shared.records import (
     BLOB_ROW,
     INFLIGHT_PARTITION,
+    INGESTING_PARTITION,
     SUBMISSION_ROW,
     UPLOAD_ROW,
     SubmissionRecord,
@@ -27,6 +28,7 @@ from shared.records import (
     UploadStatus,
     blob_partition,
     day_partition,
+    load_submission,
     problems_json,
     submission_partition,
     summary_row,
@@ -86,6 +88,10 @@ def record_received(services: Services, blob_name: str, etag: str, uploaded_by: 
         blob_partition(blob_name), BLOB_ROW, {"upload_id": upload_id, "blob_name": blob_name}
     )
     services.tables.upsert(day_partition(day), upload_row(upload_id), {"upload_id": upload_id})
+    # Until fanned out or rejected (which delete it): the sweeper fails an ingest stalled past the limit.
+    _insert_if_absent(
+        services, INGESTING_PARTITION, upload_id, {"blob_name": blob_name, "since": now.isoformat()}
+    )
     return upload_id
 
 
@@ -102,25 +108,47 @@ def ingest_blob(services: Services, blob_name: str) -> str | None:
     upload_id = record_received(services, blob_name, info.etag)
     upload = services.tables.get(upload_partition(upload_id), UPLOAD_ROW)
     if upload.properties.get("status") == UploadStatus.REJECTED or upload.properties.get("sent") is True:
+        services.tables.delete(INGESTING_PARTITION, upload_id)
         telemetry.event("duplicate blob event ignored", upload_id=upload_id)
         return upload_id
     limit = settings.limits.max_upload_bytes
     if info.size > limit:
         _reject(services, upload_id, f"the file is {info.size:,} bytes; the limit is {limit:,} bytes", [])
         return upload_id
+    try:
+        _parse_and_fan_out(services, upload_id, blob_name, str(upload.properties.get("day", "")))
+    except ServiceError as err:
+        _note_error(services, upload_id, err)
+        raise
+    return upload_id
+
+
+def _parse_and_fan_out(services: Services, upload_id: str, blob_name: str, day: str) -> None:
+    settings = services.settings
     data = services.blobs.read(settings.answer_sheets_container, blob_name)
     try:
         with telemetry.span("parse", upload_id=upload_id):
             parsed = services.engine.parse(data, blob_name)
     except WorkbookRejected as rejected:
         _reject(services, upload_id, rejected.message, rejected.problems)
-        return upload_id
+        return
     if not parsed.submissions:
         _reject(services, upload_id, "the workbook holds no candidate's answers", parsed.problems)
-        return upload_id
+        return
     telemetry.instruments().workbooks_parsed.add(1)
-    _fan_out(services, upload_id, str(upload.properties.get("day", "")), parsed)
-    return upload_id
+    _fan_out(services, upload_id, day, parsed)
+
+
+def _note_error(services: Services, upload_id: str, err: ServiceError) -> None:
+    """Keep the latest ingest error on the upload, so a poisoned blob's failure can say what happened."""
+    try:
+        upload = services.tables.get(upload_partition(upload_id), UPLOAD_ROW)
+        services.tables.merge(
+            upload_partition(upload_id), UPLOAD_ROW, {"last_error": str(err)[:500]}, upload.etag
+        )
+    except (ServiceError, ConcurrencyConflict, NotFound):
+        # The same outage may stop this write too; the failure then names the blob without the cause.
+        telemetry.event("ingest error not recorded", upload_id=upload_id)
 
 
 def _fan_out(services: Services, upload_id: str, day: str, parsed: ParseResult) -> None:
@@ -129,9 +157,9 @@ def _fan_out(services: Services, upload_id: str, day: str, parsed: ParseResult) 
     trace = telemetry.trace_headers()
     submissions = parsed.submissions
 
-    def record(row: tuple[str, Submission, str]) -> None:
+    def record(row: tuple[str, Submission, str]) -> bool:
         submission_id, submission, email = row
-        _record_submission(services, upload_id, submission_id, submission, email, day, now, sections)
+        return _record_submission(services, upload_id, submission_id, submission, email, day, now, sections)
 
     # Block by block, so graders start on the first block while later ones are still being recorded.
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool, telemetry.span("fan_out", upload_id=upload_id):
@@ -140,13 +168,10 @@ def _fan_out(services: Services, upload_id: str, day: str, parsed: ParseResult) 
             ids = [submission_id_for(upload_id, s.submission_key) for s in block]
             emails = [s.candidate.email.strip().casefold() for s in block]
             # Each submission has a partition of its own: overlap those round trips.
-            list(pool.map(record, zip(ids, block, emails, strict=True)))
-            _record_index_rows(services, upload_id, day, now, ids, emails)
-            # Section by section, so the graders working at one moment hold different submissions
-            # and seldom race on one submission's progress.
-            services.sender.send(
-                [GradingWork(upload_id, i, Section(s)).message(trace) for s in sections for i in ids]
-            )
+            grading = list(pool.map(record, zip(ids, block, emails, strict=True)))
+            _record_index_rows(services, upload_id, day, now, ids, emails, grading)
+            # One message per submission: one read, one transaction, no race between its sections.
+            services.sender.send([GradingWork(upload_id, i).message(trace) for i in ids])
     upload = services.tables.get(upload_partition(upload_id), UPLOAD_ROW)
     services.tables.upsert(
         upload_partition(upload_id),
@@ -160,6 +185,7 @@ def _fan_out(services: Services, upload_id: str, day: str, parsed: ParseResult) 
             "problems": problems_json(parsed.problems),
         },
     )
+    services.tables.delete(INGESTING_PARTITION, upload_id)
     telemetry.event("upload fanned out", upload_id=upload_id, submissions=len(parsed.submissions))
 
 
@@ -172,7 +198,8 @@ def _record_submission(
     day: str,
     now: str,
     sections: tuple[str, ...],
-) -> None:
+) -> bool:
+    """Record the submission unless an earlier attempt did; True while it is still grading."""
     record = SubmissionRecord(
         submission_id=submission_id,
         upload_id=upload_id,
@@ -189,11 +216,21 @@ def _record_submission(
         etag="",
     )
     # Never reset a submission a previous attempt already recorded (its graders may be running).
-    _insert_if_absent(services, submission_partition(submission_id), SUBMISSION_ROW, record.to_properties())
+    try:
+        services.tables.insert(submission_partition(submission_id), SUBMISSION_ROW, record.to_properties())
+    except ConcurrencyConflict:
+        return load_submission(services.tables, submission_id).status is SubmissionStatus.GRADING
+    return True
 
 
 def _record_index_rows(
-    services: Services, upload_id: str, day: str, now: str, ids: list[str], emails: list[str]
+    services: Services,
+    upload_id: str,
+    day: str,
+    now: str,
+    ids: list[str],
+    emails: list[str],
+    grading: list[bool],
 ) -> None:
     """The block's summary, day and in-flight rows: one transaction per partition."""
     summary: dict[str, Value] = {"status": SubmissionStatus.GRADING.value, "scores": "", "reason": ""}
@@ -206,7 +243,11 @@ def _record_index_rows(
         services, day_partition(day), [(summary_row(i), {"upload_id": upload_id}) for i in ids]
     )
     inflight: dict[str, Value] = {"upload_id": upload_id, "since": now, "resends": 0}
-    _insert_all_if_absent(services, INFLIGHT_PARTITION, [(i, inflight) for i in ids])
+    # A retried ingest must not bring back the marker of a submission that finished meanwhile: the
+    # sweeper would only drop it after the stuck limit.
+    _insert_all_if_absent(
+        services, INFLIGHT_PARTITION, [(i, inflight) for i, g in zip(ids, grading, strict=True) if g]
+    )
 
 
 def _insert_all_if_absent(
@@ -247,5 +288,6 @@ def _reject(
             "problems": problems_json(problems),
         },
     )
+    services.tables.delete(INGESTING_PARTITION, upload_id)
     telemetry.instruments().workbooks_rejected.add(1)
     telemetry.event("upload rejected", upload_id=upload_id, problems=len(problems))

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.bank import Section
 from shared.settings import Settings
 from shared.submission import ParseResult, Submission
+
+if TYPE_CHECKING:
+    # shared.attempts decodes StoredEntity from here; the engine's signature only names it.
+    from shared.attempts import Attempt
 
 # Table Storage property values the pipeline writes: no nested data, JSON goes in strings.
 Value = str | int | float | bool
@@ -60,6 +64,21 @@ class TableStore(Protocol):
         """Create up to 100 entities of one partition in one transaction.
 
         :class:`ConcurrencyConflict`, and nothing written, when any of them exists.
+        """
+        ...
+
+    def upsert_all_and_merge(
+        self,
+        partition_key: str,
+        rows: Sequence[tuple[str, Mapping[str, Value]]],
+        row_key: str,
+        properties: Mapping[str, Value],
+        etag: str,
+    ) -> str:
+        """In one transaction: upsert ``rows`` and merge ``properties`` into ``row_key`` if its ETag
+        still matches; returns that row's new ETag.
+
+        :class:`ConcurrencyConflict`, and nothing written, when the ETag no longer matches.
         """
         ...
 
@@ -134,10 +153,11 @@ class Scores:
 
 @dataclass(frozen=True, slots=True)
 class FinishedSubmission:
-    """A rendered report and the scores it shows."""
+    """A rendered report, the scores it shows, and each topic's percentage (for the candidate index)."""
 
     report: bytes
     scores: Scores
+    topics: Mapping[str, float] = field(default_factory=dict)
 
 
 class GradingEngine(Protocol):
@@ -151,12 +171,20 @@ class GradingEngine(Protocol):
         """Grade one section and return its result as JSON (stored as-is)."""
         ...
 
-    def finish(self, submission: Submission, section_results: Sequence[str]) -> FinishedSubmission:
-        """Assemble the section results, assess readiness and render the report."""
+    def finish(
+        self, submission: Submission, section_results: Sequence[str], history: Sequence[Attempt] = ()
+    ) -> FinishedSubmission:
+        """Assemble the section results, assess readiness and render the report (with the trend
+        over the candidate's earlier ``history``)."""
         ...
 
     def digest(
-        self, day: str, finished: Sequence[tuple[Submission, Sequence[str]]], counts: Mapping[str, int]
+        self,
+        day: str,
+        finished: Sequence[tuple[Submission, Sequence[str]]],
+        counts: Mapping[str, int],
+        report_urls: Mapping[str, str] | None = None,
+        earlier_verdicts: Mapping[str, str] | None = None,
     ) -> bytes:
         """Render the daily digest (.docx) of the day's graded submissions and upload counts."""
         ...

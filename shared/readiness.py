@@ -14,7 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from shared.bank import Area, Bank, ItemKind, Priority
-from shared.errors import ReadyCheckError
+from shared.errors import CohortError
 from shared.grading import GradedSubmission, ItemResult, ItemStatus
 from shared.settings import ReadinessBands
 
@@ -268,10 +268,6 @@ class CohortStats(BaseModel):
     topics: tuple[TopicMean, ...]
     items: tuple[ItemStat, ...]
     weakest_topics: tuple[str, ...]
-
-
-class CohortError(ReadyCheckError):
-    """Assessments and graded submissions do not pair up."""
 
 
 def _share(result: ItemResult) -> float:

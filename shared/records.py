@@ -19,15 +19,23 @@ UPLOAD_ROW = "upload"
 SUBMISSION_ROW = "submission"
 BLOB_ROW = "blob"
 INFLIGHT_PARTITION = "inflight"
+REVIEW_QUEUE_PARTITION = "reviews"
+# Uploads received and not yet fanned out or rejected: what the sweeper checks for stalled ingests.
+INGESTING_PARTITION = "ingesting"
 # Azure caps a string property at 64 KiB (32 K UTF-16 units); long JSON is split into chunks.
 _CHUNK = 30_000
 
 
 class UploadStatus(StrEnum):
-    """An upload's status; ``graded`` and ``partially_graded`` are derived from its submissions."""
+    """An upload's status; ``graded`` and ``partially_graded`` are derived from its submissions.
+
+    ``failed`` is an ingest that could not finish (a service outage outlasted its retries); the
+    admin re-ingest route takes it back to ``received``.
+    """
 
     RECEIVED = "received"
     REJECTED = "rejected"
+    FAILED = "failed"
     GRADING = "grading"
     GRADED = "graded"
     PARTIALLY_GRADED = "partially_graded"
@@ -56,6 +64,21 @@ def day_partition(day: str) -> str:
     return f"day|{day}"
 
 
+def candidate_id_for(email: str) -> str:
+    """A candidate's stable id across uploads: a hash of the normalised email on the sheet."""
+    return hashlib.sha256(f"candidate\n{email.strip().casefold()}".encode()).hexdigest()[:32]
+
+
+def candidate_partition(candidate_id: str) -> str:
+    """The partition indexing one candidate's graded attempts (one row per submission)."""
+    return f"cand|{candidate_id}"
+
+
+def attempt_row(started_at: str, submission_id: str) -> str:
+    """An attempt's row in its candidate's partition: sorts by when the upload was received."""
+    return f"{started_at}|{submission_id}"
+
+
 def blob_partition(blob_name: str) -> str:
     """The partition mapping a blob name to its latest upload (names may hold '/', keys may not)."""
     return "blob|" + hashlib.sha256(blob_name.encode()).hexdigest()
@@ -74,6 +97,21 @@ def upload_row(upload_id: str) -> str:
 def result_row(section: str) -> str:
     """The row of one section's result inside a submission's partition."""
     return f"result|{section}"
+
+
+def review_row(item_id: str) -> str:
+    """The row of one item's review inside a submission's partition (the authoritative state)."""
+    return f"review|{item_id}"
+
+
+def queue_row(submission_id: str, item_id: str) -> str:
+    """The row of one item's review in the review queue partition (a copy for listing)."""
+    return f"{submission_id}|{item_id}"
+
+
+def decision_row(submission_id: str, item_id: str, version: int) -> str:
+    """The row of one reviewer decision inside the day partition of the day it was made."""
+    return f"review|{submission_id}|{item_id}|{version:04d}"
 
 
 def done_property(section: str) -> str:

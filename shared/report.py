@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.bank import Bank, Section
-from shared.grading import GradedSubmission, ItemStatus
-from shared.readiness import Readiness, StudyEntry, Verdict
+from shared.attempts import Attempt
+from shared.bank import Area, Bank, ItemKind, Priority, Section
+from shared.grading import Evidence, GradedSubmission, ItemStatus
+from shared.readiness import PRIORITY_WEIGHT, Readiness, StudyEntry, TopicScore, Verdict
 from shared.submission import Submission
 
 _Frozen = ConfigDict(frozen=True, extra="forbid")
@@ -24,6 +26,23 @@ _VERDICT_NOTES: dict[Verdict, str] = {
     Verdict.ALMOST: "You are close. Work through tonight's list, then tomorrow morning's.",
     Verdict.NOT_YET: "Not yet. Start with tonight's list: it is ordered by what matters most.",
 }
+# Why a gap matters for the role: the skills map's priority says how hard interviewers probe it,
+# its area says where in the interview it comes up.
+_PRIORITY_WHY: dict[Priority, str] = {
+    Priority.CRITICAL: "A must-master skill interviewers probe in depth (weighs 3\u00d7).",
+    Priority.HIGH: "Expected in most interviews for the role (weighs 2\u00d7).",
+    Priority.MEDIUM: "Comes up in design discussions (weighs 1\u00d7).",
+}
+_AREA_WHY: dict[Area, str] = {
+    Area.PYTHON: "It is the Python an architect writes and reviews.",
+    Area.AZURE: "It is an Azure service you will be asked to choose and justify.",
+    Area.ARCHITECTURE: "It is part of the designs you will draw and defend.",
+}
+BIGGEST_GAPS = 3
+# A topic moved when it changed by at least this many points since the last attempt.
+TOPIC_MOVE = 5.0
+# Attempts the trend table shows: the latest ones, this one included.
+ATTEMPTS_SHOWN = 4
 _STATUS_WORDS: dict[ItemStatus, str] = {
     ItemStatus.CORRECT: "correct",
     ItemStatus.PARTIAL: "partly right",
@@ -66,6 +85,10 @@ class ItemRow(BaseModel):
     status: str
     feedback: str
     needs_review: bool
+    review_reason: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    open_answer: bool = False
+    missing: tuple[str, ...] = ()
 
 
 class ItemSection(BaseModel):
@@ -76,6 +99,16 @@ class ItemSection(BaseModel):
     points: float
     max_points: float
     items: tuple[ItemRow, ...]
+
+
+class Gap(BaseModel):
+    """One of the biggest gaps on the summary page, with why it matters for the role."""
+
+    model_config = _Frozen
+    topic: str
+    priority: str
+    percent: float
+    why: str
 
 
 class CalibrationLine(BaseModel):
@@ -111,6 +144,25 @@ class StudyLine(BaseModel):
     missing_concepts: tuple[str, ...]
 
 
+class AttemptLine(BaseModel):
+    """One attempt in the trend: overall and area scores and the verdict."""
+
+    model_config = _Frozen
+    label: str
+    overall: float
+    verdict: str
+    areas: tuple[tuple[str, float], ...]
+
+
+class TopicChange(BaseModel):
+    """A topic that moved since the last attempt."""
+
+    model_config = _Frozen
+    topic: str
+    before: float
+    now: float
+
+
 class ReportModel(BaseModel):
     """Everything one candidate's report shows, in reading order."""
 
@@ -132,6 +184,13 @@ class ReportModel(BaseModel):
     tonight: tuple[StudyLine, ...]
     tomorrow: tuple[StudyLine, ...]
     review_items: tuple[int, ...]
+    gaps: tuple[Gap, ...] = ()
+    # Earlier attempts and this one, oldest first; empty on a first attempt.
+    attempts: tuple[AttemptLine, ...] = ()
+    improved: tuple[TopicChange, ...] = ()
+    slipped: tuple[TopicChange, ...] = ()
+    # While any answer awaits a reviewer the verdict may still change (docs/grading.md).
+    provisional: bool = False
     bank_id: str
     bank_version: str
     submission_key: str
@@ -148,6 +207,58 @@ def _study_line(entry: StudyEntry, numbers: dict[str, int]) -> StudyLine:
     )
 
 
+def why_it_matters(topic: TopicScore) -> str:
+    """Why a gap in this topic matters for the role: its priority and its area."""
+    return f"{_PRIORITY_WHY[topic.priority]} {_AREA_WHY[topic.area]}"
+
+
+def biggest_gaps(readiness: Readiness) -> tuple[Gap, ...]:
+    """The topics below Ready that cost the most, weighted by priority as the study plan orders them."""
+    below = sorted(
+        (t for t in readiness.topics if t.percent < readiness.ready_at),
+        key=lambda t: (-PRIORITY_WEIGHT[t.priority] * (100.0 - t.percent), t.topic_id),
+    )
+    return tuple(
+        Gap(topic=t.name, priority=t.priority.value, percent=t.percent, why=why_it_matters(t))
+        for t in below[:BIGGEST_GAPS]
+    )
+
+
+def _trend(
+    history: Sequence[Attempt], readiness: Readiness, date: str
+) -> tuple[tuple[AttemptLine, ...], tuple[TopicChange, ...], tuple[TopicChange, ...]]:
+    """The attempts oldest first (this one last) and the topics that improved or slipped since the last."""
+    if not history:
+        return (), (), ()
+    count = len(history) + 1
+    lines = [
+        AttemptLine(
+            label=f"{n} \u00b7 {a.day}",
+            overall=a.overall,
+            verdict=a.verdict,
+            areas=tuple(sorted(a.areas.items())),
+        )
+        for n, a in enumerate(history, start=1)
+    ]
+    lines.append(
+        AttemptLine(
+            label=f"{count} \u00b7 {date} (this one)",
+            overall=readiness.overall,
+            verdict=readiness.verdict.value,
+            areas=tuple(sorted((a.area.value, a.percent) for a in readiness.areas)),
+        )
+    )
+    before = history[-1].topics
+    changes = [
+        TopicChange(topic=t.name, before=before[t.name], now=t.percent)
+        for t in readiness.topics
+        if t.name in before and abs(t.percent - before[t.name]) >= TOPIC_MOVE
+    ]
+    improved = sorted((c for c in changes if c.now > c.before), key=lambda c: (c.before - c.now, c.topic))
+    slipped = sorted((c for c in changes if c.now < c.before), key=lambda c: (c.now - c.before, c.topic))
+    return tuple(lines[-ATTEMPTS_SHOWN:]), tuple(improved), tuple(slipped)
+
+
 def short_label(name: str) -> str:
     """A topic name without its parenthesised examples, for chart labels."""
     return re.sub(r"\s*\(.*\)\s*$", "", name) or name
@@ -158,9 +269,15 @@ def _number(value: float) -> str:
 
 
 def build_report(
-    submission: Submission, graded: GradedSubmission, readiness: Readiness, bank: Bank, date: str = ""
+    submission: Submission,
+    graded: GradedSubmission,
+    readiness: Readiness,
+    bank: Bank,
+    date: str = "",
+    history: Sequence[Attempt] = (),
 ) -> ReportModel:
-    """Collect the report's content; ``date`` defaults to the date the candidate wrote on the sheet."""
+    """Collect the report's content; ``date`` defaults to the date the candidate wrote on the sheet;
+    ``history`` holds the candidate's earlier attempts, oldest first."""
     numbers = {item.id: index for index, item in enumerate(bank.items, start=1)}
     # Bank.item builds its index on every call; one lookup table serves the whole report.
     items = {item.id: item for item in bank.items}
@@ -180,6 +297,10 @@ def build_report(
                 status=_STATUS_WORDS[r.status],
                 feedback=r.feedback,
                 needs_review=r.needs_review,
+                review_reason=r.review_reason,
+                evidence=r.evidence,
+                open_answer=r.kind is ItemKind.OPEN_ANSWER,
+                missing=tuple(m for m in r.missing if m not in {e.concept for e in r.evidence}),
             )
             for r in results
         )
@@ -215,6 +336,7 @@ def build_report(
         *(Bar(label=a.area.value.capitalize(), percent=a.percent, is_area=True) for a in readiness.areas),
         *(Bar(label=short_label(t.name), percent=t.percent, is_area=False) for t in readiness.topics),
     )
+    attempts, improved, slipped = _trend(history, readiness, date or submission.candidate.date or "today")
     return ReportModel(
         role=bank.role,
         candidate_name=submission.candidate.name,
@@ -243,6 +365,11 @@ def build_report(
         tonight=tuple(_study_line(e, numbers) for e in readiness.tonight),
         tomorrow=tuple(_study_line(e, numbers) for e in readiness.tomorrow),
         review_items=tuple(numbers[r.item_id] for r in graded.items if r.needs_review),
+        gaps=biggest_gaps(readiness),
+        attempts=attempts,
+        improved=improved,
+        slipped=slipped,
+        provisional=any(r.needs_review for r in graded.items),
         bank_id=graded.bank_id,
         bank_version=graded.bank_version,
         submission_key=graded.submission_key,

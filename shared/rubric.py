@@ -1,6 +1,11 @@
-"""Open-answer grading: rubric concept coverage that explanations earn and buzzwords do not.
+"""Open-answer grading: claims, not words.
 
-The rules are written down in ``docs/grading.md``; this module is their only implementation.
+Three readings of an answer meet here. The lexical reading finds a concept's synonyms and known
+misstatements; the claim reading checks which subject each attribute is given to, so swapped
+roles and inverted mechanisms lose the concept; the semantic reading (``shared.semantic``) finds
+a concept said right in plain words. Where the readings disagree the answer goes to a reviewer
+with the reason. The rules are written down in ``docs/grading.md``; this module is their only
+implementation.
 """
 
 from __future__ import annotations
@@ -10,11 +15,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import filterfalse
+from itertools import filterfalse, pairwise
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
-from shared.bank import Concept
+from shared.bank import Claim, Concept
+
+if TYPE_CHECKING:
+    from shared.semantic import Matrix, SentenceEncoder
 
 # A concept named in a sentence with no words of its own earns this share of its weight.
 NAMED_ONLY_CREDIT = 0.25
@@ -31,37 +40,90 @@ LIST_PART_WORDS = 3
 # so "synchronous" can never pass for "asynchronous".
 FUZZY_TOKEN_MIN_LENGTH = 6
 FUZZY_TOKEN_RATIO = 85.0
-# A long answer the rubric cannot place is more likely correct in other words than empty.
-REVIEW_MIN_WORDS = 20
-REVIEW_MAX_SHARE = 0.4
-# How far back a negation reaches within a sentence.
-NEGATION_REACH = 3
-# Gaps allowed between the words of a synonym or of a misstatement.
+# How far back a negation reaches within a sentence, and how far ahead a dismissal does
+# ("retries are not needed").
+NEGATION_REACH = 4
+DISMISSAL_REACH = 5
+DISMISSAL_LIST_REACH = 10
+# Gaps allowed between the words of a synonym, of a misstatement and of a claim's attribute.
 SYNONYM_GAP = 1
 MISSTATEMENT_GAP = 2
+ATTRIBUTE_GAP = 1
+# Each wrong claim cancels this much of its concept's weight in right ones, as a wrong pick
+# cancels a right one in a multiple-choice item.
+WRONG_CLAIM_PENALTY = 1.0
+# Denying or misstating an essential concept caps the answer at this share.
+ESSENTIAL_CAP = 0.25
+# Semantic reading: a sentence this close to a concept's plain-words description says it ...
+PARAPHRASE_FULL = 0.62
+# ... this close, says it in part ...
+PARAPHRASE_PART = 0.52
+# ... and a sentence must have this many content words to be read for meaning at all.
+SEMANTIC_MIN_WORDS = 5
+PARAPHRASE_PART_CREDIT = 0.5
+# A sentence this close to the question (or sharing this share of its words) restates it.
+COPY_SIMILARITY = 0.9
+COPY_OVERLAP = 0.75
+# Routing: an answer goes to a reviewer when the readings in doubt could move its 0-4 grade
+# by this much between them.
+REVIEW_SWING = 0.5
 
-_NEGATION_WORDS = ("not", "no", "never", "without", "neither", "nor", "avoid", "instead", "nothing")
+_NEGATION_WORDS = (
+    "not",
+    "no",
+    "never",
+    "without",
+    "neither",
+    "nor",
+    "avoid",
+    "instead",
+    "nothing",
+    "none",
+)
+# Words that wave a practice away rather than merely leave it out.
+_DISMISSAL_WORDS = (
+    "skip",
+    "skipping",
+    "unnecessary",
+    "needless",
+    "pointless",
+    "overkill",
+    "redundant",
+    "useless",
+    "optional",
+    "overrated",
+    "overhead",
+    "forget",
+    "disable",
+    "drop",
+    "bypass",
+)
+_NEEDED_WORDS = ("need", "needed", "required", "necessary", "worth", "important", "matter", "bother")
 # Words that join buzzwords without explaining anything; a comma is kept as a word so that
 # a negation does not reach across it ("no secrets, managed identity").
 _FILLER_WORDS = ("and", "or", "plus", "also", "etc", "e", "g", "i", "use", "using", ",")
+# Words that make an attribute shared by the subjects in a sentence, not owned by one.
+_SHARED_WORDS = ("both", "also", "too", "either")
+# Words that bring a name in as a contrast, not as the subject of what follows.
+_CONTRAST_WORDS = ("than", "unlike", "instead", "versus", "vs", "not", "over")
 _DROPPED = frozenset({"a", "an", "the"})
-_SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\b(?:but|however)\b")
-# Most answers have no "but", "however" or spaced dash; punctuation alone splits them as
-# _SENTENCE_BREAK would, several times faster.
-_PUNCTUATION_BREAK = re.compile(r"[.;:!?\n\r•]+")
-_DASH_BREAK = re.compile(r"\s[-*]\s")
-_WORD = re.compile(r"[a-z0-9]+|,")
+_SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\b(?:but|however|whereas|while)\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z0-9_]+|,")
 _NOT = re.compile(r"n't\b")
 _POSSESSIVE = re.compile(r"'s\b")
+_QUOTE_CHARS = 240
 
 
 @dataclass(frozen=True, slots=True)
 class ConceptVerdict:
-    """How one rubric concept fared in an answer."""
+    """How one rubric concept fared in an answer, with the sentence that decided it."""
 
     concept: Concept
     credit: float
-    state: str  # "explained", "thin", "named", "misstated", "negated", "missing"
+    # "explained", "paraphrased", "thin", "named", "misstated", "dismissed", "negated", "missing"
+    state: str
+    quote: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +156,68 @@ def stem(token: str) -> str:
 
 
 _NEGATIONS = frozenset(stem(w) for w in _NEGATION_WORDS)
+_DISMISSALS = frozenset(stem(w) for w in _DISMISSAL_WORDS)
+_NEEDED = frozenset(stem(w) for w in _NEEDED_WORDS)
 _FILLER = frozenset(stem(w) for w in _FILLER_WORDS)
+_SHARED = frozenset(stem(w) for w in _SHARED_WORDS)
+_CONTRAST = frozenset(stem(w) for w in _CONTRAST_WORDS)
+_PREPOSITIONS = frozenset({"from", "in", "at", "by", "via", "into", "through", "on"})
+# Words that carry no content of their own: a sentence of only these and the question's words says nothing.
+_FUNCTION_WORDS = frozenset(
+    stem(w)
+    for w in (
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "what",
+        "which",
+        "who",
+        "in",
+        "on",
+        "of",
+        "for",
+        "to",
+        "with",
+        "by",
+        "as",
+        "at",
+        "so",
+        "then",
+        "there",
+        "their",
+        "they",
+        "them",
+        "we",
+        "you",
+        "i",
+        "me",
+        "my",
+        "our",
+        "your",
+        "do",
+        "does",
+        "did",
+        "just",
+        "basically",
+        "simply",
+        "explain",
+        "question",
+        "interview",
+        "describe",
+        "how",
+        "would",
+        "handle",
+    )
+)
 
 
 def _plain(text: str) -> str:
@@ -115,15 +238,22 @@ def _stem(word: str) -> str:
     return stem(word)
 
 
-def sentences(text: str) -> tuple[tuple[str, ...], ...]:
-    """The answer as sentences (lines, bullets and clauses after "but"), each as stemmed words."""
-    plain = _plain(text)
-    if "but" in plain or "however" in plain or _DASH_BREAK.search(plain):
-        parts = _SENTENCE_BREAK.split(plain)
-    else:
-        parts = _PUNCTUATION_BREAK.split(plain)
-    stemmed = (tuple(map(_stem, filterfalse(_DROPPED.__contains__, _WORD.findall(p)))) for p in parts)
-    return tuple(sentence for sentence in stemmed if sentence)
+def _words(part: str) -> tuple[str, ...]:
+    return tuple(map(_stem, filterfalse(_DROPPED.__contains__, _WORD.findall(_plain(part)))))
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence (or clause after "but") as written and as stemmed words."""
+
+    text: str
+    words: tuple[str, ...]
+
+
+def split_sentences(text: str) -> tuple[Sentence, ...]:
+    """The answer as sentences: lines, bullets, and clauses after "but", "however" or "whereas"."""
+    found = (Sentence(part.strip(), _words(part)) for part in _SENTENCE_BREAK.split(text))
+    return tuple(s for s in found if s.words)
 
 
 @lru_cache(maxsize=65536)
@@ -138,11 +268,26 @@ class _Phrase:
     concept: int
     misstatement: bool
     words: tuple[str, ...]
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
+class _ClaimPlan:
+    """A concept's claim as stemmed phrases: who it is true of, who it is not, and what it says."""
+
+    concept: int
+    subjects: tuple[tuple[set[str], ...], ...]
+    rivals: tuple[tuple[set[str], ...], ...]
+    attributes: tuple[tuple[str, ...], ...]
+    attribute_sets: tuple[tuple[set[str], ...], ...]
+    words: frozenset[str]
+    statement: str
+
+
+# Identity, not field, equality: a compiled rubric keys the result cache and is built once per bank.
+@dataclass(frozen=True, slots=True, eq=False)
 class Rubric:
-    """An item's concepts with their phrases already split into stemmed words, built once per item."""
+    """An item's concepts, phrases, claims and meaning vectors, built once per item."""
 
     concepts: tuple[Concept, ...]
     phrases: tuple[_Phrase, ...]
@@ -152,15 +297,42 @@ class Rubric:
     # Words long enough to match a typo, by their first two letters (which a typo must keep).
     fuzzy_words: dict[str, tuple[str, ...]]
     total_weight: float
+    claims: tuple[_ClaimPlan, ...]
+    prompt_words: frozenset[str]
+    encoder: SentenceEncoder | None
+    # One row per plain-words description.
+    meanings: Matrix | None
+    # Per concept with descriptions, the columns of ``meanings`` that describe it.
+    meaning_columns: tuple[tuple[int, tuple[int, ...]], ...]
+    prompt_vector: Matrix | None
 
 
-def compile_rubric(concepts: Sequence[Concept]) -> Rubric:
-    """Split every synonym and misstatement into stemmed words, once rather than per answer."""
+def _claim_plan(concept: int, claim: Claim) -> _ClaimPlan:
+    subjects = tuple(t for t in map(tokens, claim.subjects) if t)
+    rivals = tuple(t for t in map(tokens, claim.rivals) if t)
+    attributes = tuple(t for t in map(tokens, claim.attributes) if t)
+    return _ClaimPlan(
+        concept=concept,
+        subjects=tuple(_exact(t) for t in subjects),
+        rivals=tuple(_exact(t) for t in rivals),
+        attributes=attributes,
+        attribute_sets=tuple(_exact(t) for t in attributes),
+        # A claim can only apply to a sentence naming one of its subjects or rivals.
+        words=frozenset(t[0] for t in (*subjects, *rivals)),
+        statement=claim.statement,
+    )
+
+
+def compile_rubric(
+    concepts: Sequence[Concept], prompt: str = "", encoder: SentenceEncoder | None = None
+) -> Rubric:
+    """Split every phrase and claim into stemmed words and embed the descriptions, once per item."""
     phrases = tuple(
-        _Phrase(index, misstatement, words)
+        _Phrase(index, misstatement, words, text)
         for index, concept in enumerate(concepts)
         for misstatement, texts in ((True, concept.misstatements), (False, concept.synonyms))
-        for words in (tokens(text) for text in texts)
+        for text in texts
+        for words in (tokens(text),)
         if words
     )
     by_first_word: dict[str, list[int]] = {}
@@ -171,19 +343,39 @@ def compile_rubric(concepts: Sequence[Concept]) -> Rubric:
     for word in sorted(words):
         if len(word) >= FUZZY_TOKEN_MIN_LENGTH:
             fuzzy.setdefault(word[:2], []).append(word)
+    claims = tuple(
+        _claim_plan(index, claim) for index, concept in enumerate(concepts) for claim in concept.claims
+    )
+    owners: list[int] = []
+    descriptions: list[str] = []
+    for index, concept in enumerate(concepts):
+        for text in concept.paraphrases:
+            owners.append(index)
+            descriptions.append(text)
+    meanings = encoder.embed(descriptions) if encoder is not None and descriptions else None
+    prompt_vector = encoder.embed([prompt]) if encoder is not None and prompt else None
     return Rubric(
-        tuple(concepts),
-        phrases,
-        {word: tuple(indexes) for word, indexes in by_first_word.items()},
-        words,
-        {prefix: tuple(group) for prefix, group in fuzzy.items()},
-        sum(c.weight for c in concepts),
+        concepts=tuple(concepts),
+        phrases=phrases,
+        by_first_word={word: tuple(indexes) for word, indexes in by_first_word.items()},
+        words=words,
+        fuzzy_words={prefix: tuple(group) for prefix, group in fuzzy.items()},
+        total_weight=sum(c.weight for c in concepts),
+        claims=claims,
+        prompt_words=frozenset(tokens(prompt)),
+        encoder=encoder,
+        meanings=meanings,
+        meaning_columns=tuple(
+            (concept, tuple(i for i, owner in enumerate(owners) if owner == concept))
+            for concept in sorted(set(owners))
+        ),
+        prompt_vector=prompt_vector,
     )
 
 
-def _matches(text: tuple[tuple[str, ...], ...], rubric: Rubric) -> dict[str, set[str]]:
+def _matches(text: Sequence[Sequence[str]], rubric: Rubric) -> dict[str, set[str]]:
     """For each rubric word the answer's words that count as it: itself or a typo of a long word."""
-    answer_words = set().union(*text)
+    answer_words: set[str] = set().union(*text)
     found = {word: {word} for word in rubric.words.intersection(answer_words)}
     for word in answer_words:
         targets = rubric.fuzzy_words.get(word[:2])
@@ -195,7 +387,7 @@ def _matches(text: tuple[tuple[str, ...], ...], rubric: Rubric) -> dict[str, set
 
 
 # A phrase with, for each of its words, the answer's words that count as it.
-_Present = tuple[tuple[str, ...], tuple[set[str], ...]]
+_Present = tuple[_Phrase, tuple[set[str], ...]]
 
 
 def _present(
@@ -208,7 +400,7 @@ def _present(
         if all(word in matches for word in phrase.words):
             accepted = tuple(matches[word] for word in phrase.words)
             wrong, right = present.setdefault(phrase.concept, ([], []))
-            (wrong if phrase.misstatement else right).append((phrase.words, accepted))
+            (wrong if phrase.misstatement else right).append((phrase, accepted))
     return present
 
 
@@ -241,43 +433,136 @@ def _follow(sentence: Sequence[str], rest: Sequence[set[str]], start: int, gap: 
     return position + 1
 
 
-def _negated(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str]) -> bool:
+def _exact(words: Sequence[str]) -> tuple[set[str], ...]:
+    return tuple({w} for w in words)
+
+
+def _denial(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str]) -> str:
+    """ "dismissed", "negated" or "" for a phrase found at ``span`` in a sentence."""
     start, end = span
     before = sentence[max(0, start - NEGATION_REACH) : start]
     if "," in before:
         before = before[len(before) - before[::-1].index(",") :]
     # A negation the phrase itself contains ("no secrets in code") is part of what it says.
     inside = [w for w in sentence[start:end] if w not in phrase]
-    return any(word in _NEGATIONS for word in (*before, *inside))
+    after = sentence[end : end + DISMISSAL_REACH]
+    if "," in after:
+        after = after[: after.index(",")]
+    if any(w in _DISMISSALS for w in (*before, *after)):
+        return "dismissed"
+    if any(w in _NEGATIONS for w in after) and any(w in _NEEDED for w in after):
+        return "dismissed"
+    # "don't bother with slots, canary releases or approvals": a dismissal reaches along a list.
+    reach = sentence[max(0, start - DISMISSAL_LIST_REACH) : start]
+    if any(w in _NEEDED for w in reach) and any(w in _NEGATIONS for w in reach):
+        return "dismissed"
+    if any(w in _DISMISSALS for w in reach):
+        return "dismissed"
+    if any(word in _NEGATIONS for word in (*before, *inside)):
+        return "negated"
+    return ""
 
 
 @dataclass(slots=True)
 class _Hits:
+    """Where a concept was said right, denied or said wrong: (sentence, span) with a note."""
+
     positive: list[tuple[int, tuple[int, int]]]
-    negated: list[tuple[int, tuple[int, int]]]
-    misstated: list[tuple[int, tuple[int, int]]]
+    denied: list[tuple[int, str]]
+    misstated: list[tuple[int, str]]
 
 
-def _hits(
-    misstatements: list[_Present], synonyms: list[_Present], text: tuple[tuple[str, ...], ...]
-) -> _Hits:
-    hits = _Hits([], [], [])
+def _lexical_hits(
+    hits: _Hits,
+    misstatements: list[_Present],
+    synonyms: list[_Present],
+    text: Sequence[Sentence],
+    restated: Sequence[bool],
+) -> None:
     for index, sentence in enumerate(text):
-        wrong = [
-            span
-            for phrase, accepted in misstatements
-            for span in find(sentence, accepted, MISSTATEMENT_GAP)
-            if not _negated(sentence, span, phrase)
-        ]
-        hits.misstated += ((index, span) for span in wrong)
+        words = sentence.words
+        if restated[index]:
+            continue
+        wrong = []
+        for phrase, accepted in misstatements:
+            for span in find(words, accepted, MISSTATEMENT_GAP):
+                if not _denial(words, span, phrase.words):
+                    wrong.append(span)
+                    hits.misstated.append((index, f'"{phrase.text}" is wrong'))
         for phrase, accepted in synonyms:
-            for span in find(sentence, accepted, SYNONYM_GAP):
+            for span in find(words, accepted, SYNONYM_GAP):
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
                 if any(s[0] < span[1] and span[0] < s[1] for s in wrong):
                     continue
-                negated = _negated(sentence, span, phrase)
-                (hits.negated if negated else hits.positive).append((index, span))
-    return hits
+                denial = _denial(words, span, phrase.words)
+                if denial:
+                    hits.denied.append((index, denial))
+                else:
+                    hits.positive.append((index, span))
+
+
+def _mentions(words: Sequence[str], claim: _ClaimPlan) -> list[tuple[int, int, bool]]:
+    """Subject (True) and rival (False) mentions in a sentence, as (start, end, is_subject).
+
+    A name brought in only as a contrast ("rather than CSV", "unlike Django") owns nothing.
+    """
+    found = [
+        (start, end, is_subject)
+        for is_subject, names in ((True, claim.subjects), (False, claim.rivals))
+        for name in names
+        for start, end in find(words, name, 0)
+        if not _CONTRAST.intersection(words[max(0, start - 2) : start])
+    ]
+    return sorted(found)
+
+
+def _owner(
+    words: Sequence[str], mentions: list[tuple[int, int, bool]], span: tuple[int, int]
+) -> tuple[int, int, bool] | None:
+    """The subject an attribute is said of.
+
+    "secrets from Key Vault": a name right after the attribute and a preposition owns it;
+    otherwise the nearest name before the attribute in its clause, else earlier in the sentence.
+    """
+    follow = words[span[1] : span[1] + 2]
+    if follow and follow[0] in _PREPOSITIONS:
+        after = [m for m in mentions if span[1] < m[0] <= span[1] + 2]
+        if after:
+            return after[0]
+    start = max((i + 1 for i in range(span[0]) if words[i] == ","), default=0)
+    before = [m for m in mentions if m[1] <= span[0]]
+    in_clause = [m for m in before if m[0] >= start]
+    if in_clause:
+        return in_clause[-1]
+    return before[-1] if before else None
+
+
+def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: Sequence[Sentence]) -> None:
+    for claim in rubric.claims:
+        for index, sentence in enumerate(text):
+            words = sentence.words
+            if claim.words.isdisjoint(words) or _SHARED.intersection(words):
+                continue
+            mentions = _mentions(words, claim)
+            if not mentions:
+                continue
+            for attribute, accepted in zip(claim.attributes, claim.attribute_sets, strict=True):
+                for span in find(words, accepted, ATTRIBUTE_GAP):
+                    if any(m[0] < span[1] and span[0] < m[1] for m in mentions):
+                        continue
+                    owner = _owner(words, mentions, span)
+                    if owner is None:
+                        continue
+                    denial = _denial(words, span, attribute)
+                    found = hits.setdefault(claim.concept, _Hits([], [], []))
+                    if owner[2] and not denial:
+                        found.positive.append((index, span))
+                    elif owner[2]:
+                        found.denied.append((index, denial))
+                    elif not denial:
+                        found.misstated.append(
+                            (index, f"the answer has it the wrong way round: {claim.statement}")
+                        )
 
 
 def _is_list(sentence: Sequence[str]) -> bool:
@@ -288,6 +573,10 @@ def _is_list(sentence: Sequence[str]) -> bool:
         elif word not in _FILLER:
             parts[-1] += 1
     return len(parts) >= LIST_MIN_PARTS and max(parts) <= LIST_PART_WORDS
+
+
+def _content(sentence: Sequence[str]) -> int:
+    return sum(1 for w in sentence if w not in _FILLER)
 
 
 def _explanation_credit(
@@ -308,63 +597,228 @@ def _explanation_credit(
     return NAMED_ONLY_CREDIT, "named"
 
 
-def grade_open_answer(text: str, concepts: Sequence[Concept]) -> RubricResult:
-    """Score an open answer against its rubric concepts; see docs/grading.md for the rules."""
-    return grade_with_rubric(text, compile_rubric(concepts))
+def _restates_question(sentence: Sentence, rubric: Rubric) -> bool:
+    words = {w for w in sentence.words if w != ","}
+    if not words or not rubric.prompt_words:
+        return False
+    if len(words - rubric.prompt_words - _FUNCTION_WORDS - _FILLER) < 2:
+        return True
+    return len(words & rubric.prompt_words) / len(words) >= COPY_OVERLAP
 
 
+def _meaning_pieces(reading: _Reading) -> tuple[list[int], list[str], list[tuple[int, int]]]:
+    """The pieces read for meaning: (sentence of each piece, the chunks, each piece's chunk range)."""
+    readable: list[int] = []
+    chunks: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for i, s in enumerate(reading.sentences):
+        if reading.restated[i] or _content(s.words) < SEMANTIC_MIN_WORDS or _is_list(s.words):
+            continue
+        words = s.text.split()
+        for begin, end in _pieces(words):
+            readable.append(i)
+            spans.append((len(chunks) + begin, len(chunks) + end))
+        chunks += words
+    return readable, chunks, spans
+
+
+def _closeness(rubric: Rubric, readable: Sequence[int], vectors: Matrix) -> dict[int, tuple[float, int]]:
+    """Per concept, the best similarity of a piece to its descriptions, and the piece's sentence."""
+    if rubric.meanings is None or not readable:
+        return {}
+    scores = vectors @ rubric.meanings.T
+    if rubric.prompt_vector is not None:
+        scores[(vectors @ rubric.prompt_vector.T)[:, 0] >= COPY_SIMILARITY, :] = -1.0
+    # The best piece per description, then the best description per concept, in plain Python
+    # over a few dozen numbers rather than one small array operation per concept.
+    top = scores.max(axis=0).tolist()
+    where = scores.argmax(axis=0).tolist()
+    best: dict[int, tuple[float, int]] = {}
+    for concept, columns in rubric.meaning_columns:
+        column = max(columns, key=top.__getitem__)
+        best[concept] = (top[column], readable[where[column]])
+    return best
+
+
+# Words that open a new clause; a chunk ending in a comma closes one.
+_CLAUSE_WORDS = frozenset({"and", "so", "then", "which", "with"})
+
+
+def _pieces(words: Sequence[str]) -> list[tuple[int, int]]:
+    """A sentence and, when long, its clauses (as word ranges): one idea per piece reads closer."""
+    clauses: list[tuple[int, int]] = []
+    begin = 0
+    for index, word in enumerate(words):
+        if word.lower() in _CLAUSE_WORDS:
+            clauses.append((begin, index))
+            begin = index + 1
+        elif word.endswith(","):
+            clauses.append((begin, index + 1))
+            begin = index + 1
+    clauses.append((begin, len(words)))
+    clauses = [(b, e) for b, e in clauses if e - b >= SEMANTIC_MIN_WORDS - 1]
+    if len(clauses) < 2:
+        return [(0, len(words))]
+    # Adjacent clauses joined again keep ideas that span a comma.
+    pairs = [(a[0], b[1]) for a, b in pairwise(clauses)]
+    return [(0, len(words)), *clauses, *pairs]
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1].rstrip() + "…"
+
+
+@lru_cache(maxsize=8192)
 def grade_with_rubric(text: str, rubric: Rubric) -> RubricResult:
-    """Score an open answer against a compiled rubric, as :func:`grade_open_answer` does."""
-    parsed = sentences(text)
-    words = sum(len(sentence) - sentence.count(",") for sentence in parsed)
-    present = _present(rubric, matches=_matches(parsed, rubric))
-    concepts = rubric.concepts
-    # Most concepts have no phrase in a given answer; only the others are searched sentence by sentence.
-    nothing = _Hits([], [], [])
-    hits = {
-        c.id: _hits(*present[index], parsed) if index in present else nothing
-        for index, c in enumerate(concepts)
-    }
+    """Score an open answer against a compiled rubric; see docs/grading.md for the rules."""
+    return grade_answers(((text, rubric),))[0]
+
+
+def grade_answers(answers: Sequence[tuple[str, Rubric]]) -> list[RubricResult]:
+    """Score several open answers, reading all of them for meaning with one call to the sentence model."""
+    readings = [_read(text, rubric) for text, rubric in answers]
+    requests = [
+        _meaning_pieces(reading) if rubric.encoder is not None and rubric.meanings is not None else None
+        for (_, rubric), reading in zip(answers, readings, strict=True)
+    ]
+    chunks: list[str] = []
+    spans: list[tuple[int, int]] = []
+    rows: list[tuple[int, int]] = []
+    for request in requests:
+        first = len(spans)
+        if request is not None:
+            _, pieces_chunks, pieces_spans = request
+            spans += [(begin + len(chunks), end + len(chunks)) for begin, end in pieces_spans]
+            chunks += pieces_chunks
+        rows.append((first, len(spans)))
+    # Every rubric of a bank shares the worker's one encoder.
+    encoder = next((rubric.encoder for _, rubric in answers if rubric.encoder is not None), None)
+    vectors = encoder.embed_spans(chunks, spans) if encoder is not None and spans else None
+    results = []
+    for (_, rubric), reading, request, (first, last) in zip(answers, readings, requests, rows, strict=True):
+        closeness: dict[int, tuple[float, int]] = {}
+        if request is not None and vectors is not None and last > first:
+            closeness = _closeness(rubric, request[0], vectors[first:last])
+        results.append(_verdict(rubric, reading, closeness))
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What the words and the claims of one answer say, before it is read for meaning."""
+
+    sentences: tuple[Sentence, ...]
+    restated: tuple[bool, ...]
+    hits: dict[int, _Hits]
+    covered: dict[int, set[int]]
+    concepts_in: dict[int, int]
+
+
+def _read(text: str, rubric: Rubric) -> _Reading:
+    parsed = split_sentences(text)
+    words_only = [s.words for s in parsed]
+    present = _present(rubric, matches=_matches(words_only, rubric))
+    hits: dict[int, _Hits] = {}
+    restated = tuple(_restates_question(s, rubric) for s in parsed)
+    for index, (misstatements, synonyms) in present.items():
+        _lexical_hits(hits.setdefault(index, _Hits([], [], [])), misstatements, synonyms, parsed, restated)
+    _claim_hits(hits, rubric, parsed)
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
-    for found in (hits[c.id] for c in concepts):
+    for found in hits.values():
         seen_in: set[int] = set()
         for index, (start, end) in found.positive:
             covered.setdefault(index, set()).update(range(start, end))
             seen_in.add(index)
-        # Negated and misstated mentions are not explanation either.
-        for index, (start, end) in (*found.negated, *found.misstated):
-            covered.setdefault(index, set()).update(range(start, end))
         for index in seen_in:
             concepts_in[index] = concepts_in.get(index, 0) + 1
+    return _Reading(parsed, restated, hits, covered, concepts_in)
+
+
+def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float, int]]) -> RubricResult:
+    """Combine the three readings into credits, deductions, the share and the doubts."""
+    parsed, hits, covered, concepts_in = reading.sentences, reading.hits, reading.covered, reading.concepts_in
+    words_only = [s.words for s in parsed]
+    word_count = sum(len(w) - w.count(",") for w in words_only)
+    concepts = rubric.concepts
+    total = rubric.total_weight or 1.0
     credits: dict[int, tuple[float, str]] = {}
     verdicts: list[ConceptVerdict] = []
-    reasons: list[str] = []
-    for concept in concepts:
-        found = hits[concept.id]
+    # Doubts: (reason, how far the 0-4 grade would move if the reading behind it were wrong).
+    doubts: list[tuple[str, float]] = []
+    earned = wrong = 0.0
+    wrong_concepts: list[str] = []
+    capped = False
+    nothing = _Hits([], [], [])
+    for index, concept in enumerate(concepts):
+        found = hits.get(index, nothing)
+        similar, similar_at = closeness.get(index, (0.0, -1))
+        share_of_grade = 4 * concept.weight / total
         if found.misstated:
-            if found.positive:
-                reasons.append(f"{concept.label} is stated both rightly and wrongly")
-            verdicts.append(ConceptVerdict(concept, 0.0, "misstated"))
+            sentence_index, note = found.misstated[0]
+            verdicts.append(
+                ConceptVerdict(concept, 0.0, "misstated", _quote(parsed[sentence_index].text), note)
+            )
+            wrong += concept.weight
+            wrong_concepts.append(concept.label)
+            capped |= concept.essential
+        elif any(how == "dismissed" for _, how in found.denied):
+            sentence_index = next(i for i, how in found.denied if how == "dismissed")
+            verdicts.append(ConceptVerdict(concept, 0.0, "dismissed", _quote(parsed[sentence_index].text)))
+            wrong += concept.weight
+            wrong_concepts.append(concept.label)
+            capped |= concept.essential
         elif found.positive:
-            for index, _ in found.positive:
-                if index not in credits:
-                    credits[index] = _explanation_credit(index, parsed[index], covered, concepts_in)
-            credit, state = max(credits[index] for index, _ in found.positive)
-            verdicts.append(ConceptVerdict(concept, credit, state))
-        elif found.negated:
-            reasons.append(f"{concept.label} appears only in a negated phrase")
-            verdicts.append(ConceptVerdict(concept, 0.0, "negated"))
+            for sentence_index, _ in found.positive:
+                if sentence_index not in credits:
+                    credits[sentence_index] = _explanation_credit(
+                        sentence_index, words_only[sentence_index], covered, concepts_in
+                    )
+            best = max(found.positive, key=lambda hit: credits[hit[0]])[0]
+            credit, state = credits[best]
+            if credit < 1.0 and similar >= PARAPHRASE_FULL:
+                credit, state, best = 1.0, "explained", similar_at
+            verdicts.append(ConceptVerdict(concept, credit, state, _quote(parsed[best].text)))
+            earned += credit * concept.weight
+        elif found.denied:
+            sentence_index, how = found.denied[0]
+            verdicts.append(ConceptVerdict(concept, 0.0, how, _quote(parsed[sentence_index].text)))
+            if how == "dismissed" or concept.essential:
+                wrong += concept.weight
+                wrong_concepts.append(concept.label)
+                capped |= concept.essential
+            else:
+                doubts.append((f"{concept.label} appears only in a negated phrase", share_of_grade))
+        elif similar >= PARAPHRASE_FULL:
+            verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", _quote(parsed[similar_at].text)))
+            earned += concept.weight
+        elif similar >= PARAPHRASE_PART:
+            quote = _quote(parsed[similar_at].text)
+            verdicts.append(ConceptVerdict(concept, PARAPHRASE_PART_CREDIT, "paraphrased", quote))
+            earned += PARAPHRASE_PART_CREDIT * concept.weight
+            swing = (1 - PARAPHRASE_PART_CREDIT) * share_of_grade
+            doubts.append((f"{concept.label} may be explained in other words", swing))
         else:
             verdicts.append(ConceptVerdict(concept, 0.0, "missing"))
-    total = rubric.total_weight
-    share = sum(v.credit * v.concept.weight for v in verdicts) / total if total else 0.0
-    if words >= REVIEW_MIN_WORDS and share < REVIEW_MAX_SHARE:
-        reasons.append(f"a {words}-word answer matched little of the rubric and may say it in other words")
+    share = max(0.0, earned - WRONG_CLAIM_PENALTY * wrong) / total
+    if capped:
+        share = min(share, ESSENTIAL_CAP)
+    # One wrong claim against much that is right is the reading most worth a second look; two or
+    # more wrong claims agree with each other.
+    if len(wrong_concepts) == 1:
+        doubts.append(
+            (
+                f"a wrong claim ({wrong_concepts[0]}) stands in an otherwise strong answer",
+                4 * (earned / total - share),
+            )
+        )
+    swing = sum(amount for _, amount in doubts)
+    routed = [reason for reason, amount in doubts if amount > 0] if swing >= REVIEW_SWING else []
     return RubricResult(
-        share=share,
+        share=round(share, 6),
         verdicts=tuple(verdicts),
-        needs_review=bool(reasons),
-        review_reason="; ".join(reasons),
-        words=words,
+        needs_review=bool(routed),
+        review_reason="; ".join(dict.fromkeys(routed)),
+        words=word_count,
     )

@@ -1,4 +1,4 @@
-"""The one frozen settings object, built once from the environment.
+"""The one frozen settings object, built once from the environment by the composition root (bootstrap.py).
 
 Required keys fail loudly with :class:`~shared.errors.ConfigurationError`; optional keys
 have documented defaults (see ``local.settings.sample.json`` and the README).
@@ -6,10 +6,8 @@ have documented defaults (see ``local.settings.sample.json`` and the README).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from shared.errors import ConfigurationError
 
@@ -151,6 +149,8 @@ class Settings:
     max_resend_attempts: int = 3
     report_retry_after_seconds: int = 5
     easy_auth_enabled: bool = False
+    # Set by App Service itself ("True" when Easy Auth is on), never by the deployment's app settings.
+    platform_auth_enabled: bool = False
     reviewer_role: str = "Reviewer"
     app_insights_connection: str = ""
     limits: ParseLimits = field(default_factory=ParseLimits)
@@ -171,14 +171,9 @@ class Settings:
             max_resend_attempts=_int(env, "READYCHECK_MAX_RESEND_ATTEMPTS", 3, 0),
             report_retry_after_seconds=_int(env, "READYCHECK_REPORT_RETRY_AFTER_SECONDS", 5, 1),
             easy_auth_enabled=_flag(env, "READYCHECK_EASY_AUTH_ENABLED"),
+            platform_auth_enabled=env.get("WEBSITE_AUTH_ENABLED", "").strip().casefold() == "true",
             reviewer_role=env.get("READYCHECK_REVIEWER_ROLE", "Reviewer").strip() or "Reviewer",
             app_insights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip(),
             limits=ParseLimits.from_env(env),
             bands=ReadinessBands.from_env(env),
         )
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read from ``os.environ`` on first use."""
-    return Settings.from_env(os.environ)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from shared.errors import Problem
 
 _Frozen = ConfigDict(frozen=True, extra="forbid")
-_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class SheetFormat(StrEnum):
@@ -73,60 +72,13 @@ class ParseResult(BaseModel):
 
     model_config = _Frozen
     source_format: SheetFormat
-    submissions: tuple[Submission, ...]
+    # A forms export's submissions stay in columns and are built as they are taken from this
+    # sequence; their cells were validated when the columns were read, so validation is skipped here.
+    submissions: Annotated[Sequence[Submission], SkipValidation]
     problems: tuple[Problem, ...] = ()
 
 
-def submission_key(content_digest: str, email: str) -> str:
+def submission_key(content_hash: str, email: str) -> str:
     """A stable key for one candidate in one file: hash of the file digest and the email."""
     normalised = email.strip().casefold()
-    return hashlib.sha256(f"{content_digest}\n{normalised}".encode()).hexdigest()[:32]
-
-
-def construct_validated(model: type[_Model], **values: Any) -> _Model:
-    """An instance of one of these models from every field's already-validated value, unchecked.
-
-    What ``model_construct`` does for such values (none of these models has extras, private
-    attributes or post-init hooks), without its per-field Python loop: a 50,000-row export builds
-    over a million answers.
-    """
-    instance = model.__new__(model)
-    object.__setattr__(instance, "__dict__", values)
-    _set_fields_set(instance, _all_fields(model))
-    _set_extra(instance, None)
-    _set_private(instance, None)
-    return instance
-
-
-def validated_constructor(model: type[_Model]) -> Callable[[dict[str, Any]], _Model]:
-    """:func:`construct_validated` bound to one model, taking a dict it keeps, for building many instances."""
-    fields = _all_fields(model)
-    new = model.__new__
-    set_dict = object.__setattr__
-
-    def construct(values: dict[str, Any]) -> _Model:
-        instance = new(model)
-        set_dict(instance, "__dict__", values)
-        _set_fields_set(instance, fields)
-        _set_extra(instance, None)
-        _set_private(instance, None)
-        return instance
-
-    return construct
-
-
-def _all_fields(model: type[BaseModel]) -> set[str]:
-    fields: set[str] | None = _FIELD_SETS.get(model)
-    if fields is None:
-        fields = _FIELD_SETS[model] = set(model.model_fields)
-    return fields
-
-
-# BaseModel's slots, set through their descriptors: pydantic's __setattr__ refuses frozen models,
-# and a descriptor call is cheaper than object.__setattr__ with a name.
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-# One shared set per model: the models are frozen, so nothing ever adds to it.
-_FIELD_SETS: dict[type[BaseModel], set[str]] = {}
+    return hashlib.sha256(f"{content_hash}\n{normalised}".encode()).hexdigest()[:32]

@@ -9,8 +9,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from shared.bank import Section
+from shared.attempts import Attempt
+from shared.bank import ItemKind, Section
 from shared.errors import ConcurrencyConflict, NotFound, WorkbookRejected
+from shared.grading import ItemResult, ItemStatus, SectionResult
 from shared.ports import (
     BlobInfo,
     FinishedSubmission,
@@ -101,6 +103,24 @@ class FakeTables:
             for row, props in rows:
                 self._store(partition_key, row, props)
 
+    def upsert_all_and_merge(
+        self,
+        partition_key: str,
+        rows: Sequence[tuple[str, Mapping[str, Value]]],
+        row_key: str,
+        properties: Mapping[str, Value],
+        etag: str,
+    ) -> str:
+        self._hook(partition_key)
+        assert len(rows) + 1 <= 100, "Table Storage refuses transactions of more than 100 operations"
+        keys = [row for row, _ in rows] + [row_key]
+        assert len(set(keys)) == len(keys), "a transaction may not touch one row twice"
+        with self.lock:
+            stored = self._current(partition_key, row_key, etag)
+            for row, props in rows:
+                self._store(partition_key, row, props)
+            return self._store(partition_key, row_key, {**stored.properties, **properties})
+
     def delete(self, partition_key: str, row_key: str) -> None:
         with self.lock:
             self.rows.pop((partition_key, row_key), None)
@@ -158,14 +178,25 @@ class FakeSender:
         return taken
 
 
+FAKE_ITEM_MAX = 7.0
+
+
+def fake_item_id(section: Section) -> str:
+    """The id of the fake engine's one item per section (routed to review in ``review_sections``)."""
+    return f"fake-{section.value.replace('_', '-')}"
+
+
 @dataclass
 class FakeEngine:
-    """Parses by lookup, grades to JSON, and renders a report naming the scores."""
+    """Parses by lookup, grades one item per section, and renders a report naming the points."""
 
     parsed: dict[bytes, ParseResult | WorkbookRejected] = field(default_factory=dict)
     failing_sections: set[Section] = field(default_factory=set)
+    review_sections: set[Section] = field(default_factory=set)
     grade_calls: list[tuple[str, Section]] = field(default_factory=list)
     finish_calls: list[str] = field(default_factory=list)
+    histories: list[tuple[Attempt, ...]] = field(default_factory=list)
+    digest_links: list[tuple[dict[str, str], dict[str, str]]] = field(default_factory=list)
     digests: list[tuple[str, list[str], dict[str, int]]] = field(default_factory=list)
 
     def parse(self, data: bytes, source_name: str) -> ParseResult:
@@ -178,20 +209,53 @@ class FakeEngine:
         if section in self.failing_sections:
             raise RuntimeError(f"section {section} cannot be graded")
         self.grade_calls.append((submission.submission_key, section))
-        points = sum(len(a.text) for a in submission.answers) % 7
-        return json.dumps({"section": section.value, "points": points})
+        points = float(sum(len(a.text) for a in submission.answers) % 7)
+        item = ItemResult(
+            item_id=fake_item_id(section),
+            topic="fake-topic",
+            section=section,
+            kind=ItemKind.SHORT_ANSWER,
+            points=points,
+            max_points=FAKE_ITEM_MAX,
+            status=ItemStatus.PARTIAL if points else ItemStatus.WRONG,
+            feedback="graded by the fake engine",
+            needs_review=section in self.review_sections,
+            review_reason="the fake grader was unsure" if section in self.review_sections else "",
+            key_text="the key",
+        )
+        result = SectionResult(
+            bank_id="fake-bank",
+            bank_version="1",
+            submission_key=submission.submission_key,
+            section=section,
+            items=(item,),
+        )
+        return result.model_dump_json()
 
-    def finish(self, submission: Submission, section_results: Sequence[str]) -> FinishedSubmission:
+    def finish(
+        self, submission: Submission, section_results: Sequence[str], history: Sequence[Attempt] = ()
+    ) -> FinishedSubmission:
         self.finish_calls.append(submission.submission_key)
-        points = sum(json.loads(r)["points"] for r in section_results)
-        report = f"report for {submission.candidate.name}: {points} points".encode()
-        return FinishedSubmission(report, Scores(float(points), "Not yet", {"python": float(points)}))
+        self.histories.append(tuple(history))
+        items = [i for r in section_results for i in SectionResult.model_validate_json(r).items]
+        points = round(sum(i.points for i in items), 2)
+        provisional = " (provisional)" if any(i.needs_review for i in items) else ""
+        report = f"report for {submission.candidate.name}: {points:g} points{provisional}".encode()
+        return FinishedSubmission(
+            report, Scores(points, "Not yet", {"python": points}), {"Python core": points}
+        )
 
     def digest(
-        self, day: str, finished: Sequence[tuple[Submission, Sequence[str]]], counts: Mapping[str, int]
+        self,
+        day: str,
+        finished: Sequence[tuple[Submission, Sequence[str]]],
+        counts: Mapping[str, int],
+        report_urls: Mapping[str, str] | None = None,
+        earlier_verdicts: Mapping[str, str] | None = None,
     ) -> bytes:
         names = sorted(s.candidate.name for s, _ in finished)
         self.digests.append((day, names, dict(counts)))
+        self.digest_links.append((dict(report_urls or {}), dict(earlier_verdicts or {})))
         return json.dumps({"day": day, "names": names, "counts": dict(counts)}, sort_keys=True).encode()
 
     def template(self) -> bytes:

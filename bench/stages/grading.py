@@ -17,6 +17,7 @@ def run(ctx: Context) -> StageResult:
     """Grade a batch of varied submissions per repetition; report throughput and per-submission time."""
     try:
         from shared.grading import grade_submission
+        from shared.rubric import grade_with_rubric
 
         source = bank()
     except (ImportError, InputsUnavailable) as err:
@@ -24,6 +25,8 @@ def run(ctx: Context) -> StageResult:
     batch = submissions(source, 20 if ctx.quick else 300)
 
     def grade_all() -> None:
+        # Open answers are cached per text; a real cohort rarely repeats one, so every run starts cold.
+        grade_with_rubric.cache_clear()
         for submission in batch:
             grade_submission(submission, source)
 

@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Callable
 
 from bench.context import Context, run_child
-from bench.inputs import InputsUnavailable, forms_export
+from bench.inputs import EXCEL_DATES, SHAPES, FormsShape, InputsUnavailable, forms_export
 from bench.measure import Series, StageResult, at_least, at_most, unavailable
 
 TARGETS_5K = [
@@ -46,12 +46,12 @@ def read_fastexcel(data: bytes) -> None:
 
 def read_readycheck(data: bytes) -> None:
     """ReadyCheck's own parse + validate, with limits raised to admit the benchmark inputs."""
-    from shared.adapters import excel
+    from shared.adapters.workbook_parser import parse_workbook
     from shared.bank import load_bank
     from shared.settings import ParseLimits
 
     limits = ParseLimits(max_upload_bytes=1 << 30, max_uncompressed_bytes=1 << 31, max_rows=1_000_000)
-    excel.parse_workbook(data, load_bank(), limits)
+    parse_workbook(data, load_bank(), limits)
 
 
 READERS: dict[str, Callable[[bytes], None]] = {
@@ -64,17 +64,17 @@ READERS: dict[str, Callable[[bytes], None]] = {
 
 def _parser_missing() -> str | None:
     try:
-        from shared.adapters import excel
+        from shared.adapters import workbook_parser
 
-        excel.parse_workbook  # noqa: B018 - the attribute is what must exist
+        workbook_parser.parse_workbook  # noqa: B018 - the attribute is what must exist
     except (ImportError, AttributeError) as err:
-        return f"shared.adapters.excel.parse_workbook cannot be imported ({err})"
+        return f"shared.adapters.workbook_parser.parse_workbook cannot be imported ({err})"
     return None
 
 
-def _measure(ctx: Context, rows: int, readers: list[str]) -> list[Series]:
-    path = forms_export(ctx.inputs, rows)
-    warmup = forms_export(ctx.inputs, min(rows, 20))
+def _measure(ctx: Context, rows: int, readers: list[str], shape: FormsShape = EXCEL_DATES) -> list[Series]:
+    path = forms_export(ctx.inputs, rows, shape)
+    warmup = forms_export(ctx.inputs, min(rows, 20), shape)
     samples: dict[str, list[float]] = {name: [] for name in readers}
     peaks: dict[str, float] = dict.fromkeys(readers, 0.0)
     # Readers alternate within each round so load from other users of the machine hits them alike.
@@ -91,20 +91,24 @@ def _measure(ctx: Context, rows: int, readers: list[str]) -> list[Series]:
             samples[name],
             peak_rss_mb=peaks[name],
             baseline_of=None if name == READYCHECK else READYCHECK,
-            note=f"{rows:,} respondents, {path.stat().st_size / 1e6:.1f} MB file",
+            note=f"{rows:,} respondents, {shape.label}, {path.stat().st_size / 1e6:.1f} MB file",
         )
         for name in readers
     ]
 
 
-def run_5k(ctx: Context) -> StageResult:
-    """Parse + validate a 5,000-respondent Forms export against every baseline."""
-    stage = "parse 5,000 rows"
+def run_5k(ctx: Context) -> list[StageResult]:
+    """Parse + validate a 5,000-respondent Forms export of every shape against every baseline."""
+    return [_run_5k_shape(ctx, shape) for shape in SHAPES]
+
+
+def _run_5k_shape(ctx: Context, shape: FormsShape) -> StageResult:
+    # Today's input keeps the stage's first name, so earlier results stay comparable.
+    stage = "parse 5,000 rows" + ("" if shape is EXCEL_DATES else f" ({shape.label})")
     missing = _parser_missing()
     try:
-        series = _measure(
-            ctx, ctx.rows(5_000), [OPENPYXL, FASTEXCEL, FLOOR] + ([] if missing else [READYCHECK])
-        )
+        readers = [OPENPYXL, FASTEXCEL, FLOOR] + ([] if missing else [READYCHECK])
+        series = _measure(ctx, ctx.rows(5_000), readers, shape)
     except InputsUnavailable as err:
         return unavailable(stage, str(err), TARGETS_5K)
     by_name = {s.name: s for s in series}
@@ -121,7 +125,20 @@ def run_5k(ctx: Context) -> StageResult:
         at_least(TARGETS_5K[0], speedup, 10, f"{speedup:.1f}x faster"),
         at_most(TARGETS_5K[1], over_floor, 6, f"{over_floor:.1f}x the floor"),
     ]
+    result.profile = _profile(ctx, shape)
     return result
+
+
+def _profile(ctx: Context, shape: FormsShape) -> str:
+    """Where ReadyCheck's parse spends its time on this shape (guard, calamine, the rules)."""
+    # In a child, like the timed runs: parsing here would raise the peak RSS later children inherit.
+    args = {
+        "reader": READYCHECK,
+        "path": str(forms_export(ctx.inputs, ctx.rows(5_000), shape)),
+        "warmup": str(forms_export(ctx.inputs, 20, shape)),
+        "top": "8",
+    }
+    return str(run_child("profile", args)["profile"])
 
 
 def run_50k(ctx: Context) -> StageResult:

@@ -6,7 +6,7 @@ import base64
 import contextlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from devstack.functions_host.config import HostOptions
 from devstack.functions_host.connections import Connections
 from devstack.functions_host.expressions import resolve_properties, settings_resolved, split_blob_path
 from devstack.functions_host.indexing import Binding, FunctionSpec
+from devstack.functions_host.output_conversion import OutputDatum
 
 
 class OutValue(func.Out[Any]):
@@ -43,16 +44,13 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value)
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, func.InputStream):
-        return bytes(value.read())
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=_json_default).encode("utf-8")
-    raise TypeError(f"cannot write a value of type {type(value).__name__} to a binding")
+def _queue_messages(datum: OutputDatum) -> list[bytes]:
+    """Queue messages for a datum: a JSON array is one message per item, as the host's extension does."""
+    if datum.type != "json":
+        return [datum.as_bytes()]
+    document = json.loads(datum.value)
+    items = document if isinstance(document, list) else [document]
+    return [(i if isinstance(i, str) else json.dumps(i)).encode("utf-8") for i in items]
 
 
 def _items(value: Any) -> list[Any]:
@@ -68,6 +66,8 @@ class BindingRuntime:
         self.options = options
         self._senders: dict[tuple[str, str], Any] = {}
         self._sender_lock = threading.Lock()
+        # Told the queue's name after this host writes to it, so its own queue trigger wakes at once.
+        self.on_queue_written: Callable[[str], None] = lambda _queue: None
 
     def resolved(self, binding: Binding, data: Mapping[str, Any]) -> dict[str, Any]:
         """The binding's properties with ``%SETTING%`` and ``{name}`` expressions resolved."""
@@ -104,17 +104,18 @@ class BindingRuntime:
             return None
         return self.blob_value(content, props, annotation, client.url)
 
-    def _read_table(self, props: Mapping[str, Any]) -> str | None:
+    def _read_table(self, props: Mapping[str, Any]) -> str:
         table = self.connections.table_service(str(props.get("connection", ""))).get_table_client(
             str(props["tableName"])
         )
         partition, row = props.get("partitionKey"), props.get("rowKey")
         if partition is not None and row is not None:
+            # The real host hands a Python function an array here too: the one entity, or none.
             try:
-                entity = table.get_entity(str(partition), str(row))
+                found = [dict(table.get_entity(str(partition), str(row)))]
             except ResourceNotFoundError:
-                return None
-            return json.dumps(dict(entity), default=_json_default)
+                found = []
+            return json.dumps(found, default=_json_default)
         filters = [f"PartitionKey eq '{str(partition).replace(chr(39), chr(39) * 2)}'"] if partition else []
         if props.get("filter"):
             filters.append(f"({props['filter']})")
@@ -127,9 +128,9 @@ class BindingRuntime:
             rows = []
         return json.dumps(rows, default=_json_default)
 
-    def write_output(self, binding: Binding, value: Any, data: Mapping[str, Any]) -> None:
-        """Write one output binding's value (blocking); None writes nothing, as in the worker."""
-        if value is None or binding.type == "http":
+    def write_output(self, binding: Binding, datum: OutputDatum | None, data: Mapping[str, Any]) -> None:
+        """Write one encoded output (blocking); an unset output writes nothing, as in the worker."""
+        if datum is None or binding.type == "http":
             return
         props = self.resolved(binding, data)
         connection = str(props.get("connection", ""))
@@ -138,43 +139,35 @@ class BindingRuntime:
             service = self.connections.blob_service(connection)
             with contextlib.suppress(ResourceExistsError):
                 service.create_container(container)
-            service.get_blob_client(container, name).upload_blob(_as_bytes(value), overwrite=True)
+            service.get_blob_client(container, name).upload_blob(datum.as_bytes(), overwrite=True)
         elif binding.type == "queue":
             queue = self.connections.queue_service(connection).get_queue_client(str(props["queueName"]))
             with contextlib.suppress(ResourceExistsError):
                 queue.create_queue()
-            for item in _items(value):
-                body = _as_bytes(item)
+            for body in _queue_messages(datum):
                 text = (
                     base64.b64encode(body).decode() if self.options.queues.base64_messages else body.decode()
                 )
                 queue.send_message(text)
+            self.on_queue_written(queue.queue_name)
         elif binding.type == "table":
             table = self.connections.table_service(connection).create_table_if_not_exists(
                 str(props["tableName"])
             )
-            for item in _items(value):
-                entity = json.loads(item) if isinstance(item, str | bytes) else dict(item)
-                for entry in _items(entity):
-                    entry.setdefault("PartitionKey", props.get("partitionKey"))
-                    entry.setdefault("RowKey", props.get("rowKey"))
-                    table.upsert_entity(entry)
+            for entry in _items(json.loads(datum.as_bytes())):
+                entry.setdefault("PartitionKey", props.get("partitionKey"))
+                entry.setdefault("RowKey", props.get("rowKey"))
+                table.upsert_entity(entry)
         elif binding.type == "serviceBus":
             topic = props.get("topicName")
-            self._send_servicebus(connection, str(topic or props.get("queueName")), bool(topic), value)
+            self._send_servicebus(connection, str(topic or props.get("queueName")), bool(topic), datum)
 
-    def _send_servicebus(self, connection: str, entity: str, is_topic: bool, value: Any) -> None:
+    def _send_servicebus(self, connection: str, entity: str, is_topic: bool, datum: OutputDatum) -> None:
         from azure.servicebus import ServiceBusMessage
 
-        messages = []
-        for item in _items(value):
-            if isinstance(item, dict):
-                messages.append(ServiceBusMessage(json.dumps(item), content_type="application/json"))
-            else:
-                messages.append(ServiceBusMessage(_as_bytes(item)))
         with self._sender_lock:
             sender = self._sender(connection, entity, is_topic)
-            sender.send_messages(messages)
+            sender.send_messages([ServiceBusMessage(datum.as_bytes())])
 
     def _sender(self, connection: str, entity: str, is_topic: bool) -> Any:
         from azure.servicebus import ServiceBusClient

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import logging
 import time
@@ -13,10 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from devstack.functions_host.bindings import BindingRuntime, OutValue
+import azure.functions as func
+
+from devstack.functions_host.bindings import BindingRuntime
 from devstack.functions_host.config import HostOptions
 from devstack.functions_host.indexing import FunctionSpec
-from devstack.functions_host.logs import CURRENT_FUNCTION, HOST_LOGGER
+from devstack.functions_host.logs import HOST_LOGGER
+from devstack.functions_host.worker import describe_failure
+from devstack.functions_host.worker_pool import WorkerLost, WorkerPool
+from devstack.functions_host.worker_wire import HttpRequestData, InvocationRequest
 
 log = logging.getLogger(HOST_LOGGER)
 
@@ -35,12 +39,12 @@ class InvocationResult:
 
 
 class Invoker:
-    """Invokes functions: sync ones on a thread pool, async ones on the event loop."""
+    """Invokes functions in worker processes; bindings are read and written here, in the host."""
 
-    def __init__(self, runtime: BindingRuntime, options: HostOptions, threads: int) -> None:
+    def __init__(self, runtime: BindingRuntime, options: HostOptions, workers: WorkerPool) -> None:
         self.runtime = runtime
         self.options = options
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="function")
+        self.workers = workers
         self.io_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="binding")
 
     async def in_io(self, call: Callable[..., Any], *args: Any) -> Any:
@@ -76,39 +80,40 @@ class Invoker:
     async def _run(
         self, spec: FunctionSpec, trigger_value: Any, data: Mapping[str, Any], invocation_id: str
     ) -> InvocationResult:
-        args = await self.in_io(self.runtime.read_inputs, spec, data)
-        args[spec.trigger.name] = trigger_value
-        outs = {b.name: OutValue() for b in spec.outputs if b.name != "$return"}
-        args.update(outs)
+        inputs = await self.in_io(self.runtime.read_inputs, spec, data)
+        if isinstance(trigger_value, func.HttpRequest):
+            trigger_value = HttpRequestData.of(trigger_value)
+        request = InvocationRequest(
+            call_id=self.workers.next_call_id(),
+            invocation_id=invocation_id,
+            function_name=spec.name,
+            trigger_name=spec.trigger.name,
+            trigger_value=trigger_value,
+            inputs=inputs,
+            outputs={binding.name: binding.type for binding in spec.outputs},
+        )
         timeout = self.options.function_timeout.total_seconds() if self.options.function_timeout else None
-        token = CURRENT_FUNCTION.set(spec.name)
         try:
-            if spec.is_async:
-                call = spec.func(**args)
-                returned = await asyncio.wait_for(call, timeout)
-            else:
-                context = contextvars.copy_context()
-                future = asyncio.get_running_loop().run_in_executor(
-                    self.pool, functools.partial(context.run, spec.func, **args)
-                )
-                returned = await asyncio.wait_for(future, timeout)
+            reply = await self.workers.invoke(request, timeout)
         except TimeoutError:
-            raise InvocationFailed(f"Timeout value of {self.options.function_timeout} was exceeded") from None
-        finally:
-            CURRENT_FUNCTION.reset(token)
-        values = {name: out.get() for name, out in outs.items()}
+            raise InvocationFailed(
+                f"Timeout value of {self.options.function_timeout} was exceeded by function: "
+                f"{spec.full_name}; its worker process was restarted"
+            ) from None
+        except WorkerLost as err:
+            raise InvocationFailed(f"Result: Failure\n  Exception: {err}") from None
+        if reply.error is not None:
+            raise InvocationFailed(reply.error)
         for binding in spec.outputs:
-            value = returned if binding.name == "$return" else values.get(binding.name)
-            await self.in_io(self.runtime.write_output, binding, value, data)
-        return InvocationResult(invocation_id, returned, values)
+            datum = reply.outputs.get(binding.name)
+            await self.in_io(self.runtime.write_output, binding, datum, data)
+        values = {name: datum.value for name, datum in reply.outputs.items()}
+        return InvocationResult(invocation_id, values.pop("$return", None), values)
 
     def close(self) -> None:
-        """Stop the thread pools without waiting for abandoned sync functions."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the binding thread pool."""
         self.io_pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _describe(err: BaseException) -> str:
-    if isinstance(err, InvocationFailed):
-        return str(err)
-    return f"Result: Failure\n  Exception: {type(err).__name__}: {err}"
+    return str(err) if isinstance(err, InvocationFailed) else describe_failure(err)

@@ -11,7 +11,7 @@ from typing import Any
 import azure.functions as func
 from azure.functions.servicebus import ServiceBusMessage as FunctionMessage
 from azure.servicebus import ServiceBusReceivedMessage
-from azure.servicebus.aio import AutoLockRenewer, ServiceBusClient, ServiceBusReceiver
+from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
 
 from devstack.functions_host.bindings import BindingRuntime
 from devstack.functions_host.config import HostOptions
@@ -20,6 +20,7 @@ from devstack.functions_host.indexing import FunctionSpec
 from devstack.functions_host.invoker import InvocationFailed, Invoker
 from devstack.functions_host.logs import HOST_LOGGER
 from devstack.functions_host.queue_trigger import json_properties
+from devstack.functions_host.servicebus_locks import LockKeeper
 
 log = logging.getLogger(HOST_LOGGER)
 
@@ -119,10 +120,14 @@ class ServiceBusTrigger:
         self._stopping.set()
 
     async def run(self, started: Callable[[], None]) -> None:
-        """Receive and process until stopped; errors propagate so the listener can report and retry."""
-        renewer = AutoLockRenewer(
-            max_lock_renewal_duration=self.options.max_auto_lock_renewal.total_seconds()
-        )
+        """Receive and process until stopped; errors propagate so the listener can report and retry.
+
+        The receiver is iterated, as the SDK's own processing loop does, and only when a slot is free:
+        iteration grants the broker credit for one message at a time, so no message is locked while
+        the host is not ready to run it. ``receive_messages(max_wait_time=...)`` in a loop can return
+        empty yet leave credit behind (azure-sdk-for-python issue 35591): the broker then locks
+        messages nobody renews, and they come back only after the lock expires.
+        """
         slots = asyncio.Semaphore(self.options.max_concurrent_calls)
         running: set[asyncio.Task[None]] = set()
         async with self._client() as client, self._receiver(client) as receiver:
@@ -131,32 +136,40 @@ class ServiceBusTrigger:
             log.info(
                 "Service Bus listener for '%s' started on '%s'", self.spec.full_name, self.queue or self.topic
             )
+            started()
+            locks = LockKeeper(
+                receiver, self.options.max_auto_lock_renewal.total_seconds(), self.spec.full_name
+            )
+            renewing = asyncio.ensure_future(locks.run())
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            messages = aiter(receiver)
             try:
                 while not self._stopping.is_set():
-                    free = self.options.max_concurrent_calls - len(running)
-                    if free <= 0:
-                        await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                        continue
-                    messages = await receiver.receive_messages(max_message_count=free, max_wait_time=0.5)
-                    for message in messages:
-                        await slots.acquire()
-                        renewer.register(receiver, message)
-                        task = asyncio.ensure_future(self._handle(receiver, message, slots))
-                        running.add(task)
-                        task.add_done_callback(running.discard)
+                    await slots.acquire()
+                    arriving = asyncio.ensure_future(anext(messages))
+                    await asyncio.wait({arriving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if not arriving.done():
+                        # Closing the receiver releases a message caught mid-transfer.
+                        arriving.cancel()
+                        slots.release()
+                        break
+                    message = arriving.result()
+                    locks.hold(message)
+                    task = asyncio.ensure_future(self._handle(receiver, message, locks, slots))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
             finally:
+                stopping.cancel()
                 if running:
                     await asyncio.wait(running)
-                await renewer.close()
-
-    async def _lock_lost(self, message: Any, error: Exception | None) -> None:
-        log.warning(
-            "The lock of message %s for '%s' was not renewed: %s",
-            getattr(message, "message_id", "?"), self.spec.full_name, error or "it expired first",
-        )  # fmt: skip
+                renewing.cancel()
 
     async def _handle(
-        self, receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage, slots: asyncio.Semaphore
+        self,
+        receiver: ServiceBusReceiver,
+        message: ServiceBusReceivedMessage,
+        locks: LockKeeper,
+        slots: asyncio.Semaphore,
     ) -> None:
         try:
             value = to_function_message(message)
@@ -177,6 +190,7 @@ class ServiceBusTrigger:
                 "Settling message %s for '%s' failed: %s", message.message_id, self.spec.full_name, err
             )
         finally:
+            locks.release(message)
             slots.release()
 
 

@@ -305,13 +305,16 @@ def encode_uuid(value: uuid.UUID) -> bytes:
     return b"\x98" + value.bytes
 
 
-def _header(parsed: ParsedMessage, delivery_count: int) -> bytes:
-    """A header section with the sender's durable/priority/ttl and the broker's delivery count."""
+_UINT_MAX = 2**32 - 1
+
+
+def _header(parsed: ParsedMessage, delivery_count: int, ttl_ms: int | None) -> bytes:
+    """A header section with the sender's durable/priority, the effective ttl and the delivery count."""
     fields = b"".join(
         (
             b"\x41" if parsed.durable else b"\x42",
             b"\x50" + bytes([parsed.priority]) if parsed.priority is not None else b"\x40",
-            b"\x70" + struct.pack(">I", parsed.ttl_ms) if parsed.ttl_ms is not None else b"\x40",
+            b"\x70" + struct.pack(">I", ttl_ms) if ttl_ms is not None and ttl_ms <= _UINT_MAX else b"\x40",
             b"\x40",
             b"\x70" + struct.pack(">I", delivery_count),
         )
@@ -333,10 +336,13 @@ def build_message(
     delivery_count: int,
     broker_annotations: dict[str, bytes],
     extra_application_properties: dict[str, str] | None = None,
+    ttl_ms: int | None = None,
 ) -> bytes:
     """The message as the broker delivers it: new header and annotations, every other byte kept.
 
-    ``broker_annotations`` maps annotation names to values already encoded (``encode_long`` etc.).
+    ``broker_annotations`` maps annotation names to values already encoded (``encode_long`` etc.);
+    ``ttl_ms`` is the time to live in effect (the sender's, capped by the entity's default), as
+    Service Bus reports it on every received message.
     """
     application_properties = parsed.application_properties
     if extra_application_properties:
@@ -345,7 +351,7 @@ def build_message(
         application_properties = encode_section(APPLICATION_PROPERTIES, merged)
     return b"".join(
         (
-            _header(parsed, delivery_count),
+            _header(parsed, delivery_count, parsed.ttl_ms if ttl_ms is None else ttl_ms),
             _annotations(parsed, broker_annotations),
             parsed.properties,
             application_properties,

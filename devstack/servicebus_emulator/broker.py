@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 import uuid
 from collections import defaultdict
@@ -21,7 +20,6 @@ from proton import (
     Handler,
     Link,
     Message,
-    Transport,
     symbol,
     timestamp,
 )
@@ -36,7 +34,8 @@ from devstack.servicebus_emulator.amqp_codec import (
     parse_message,
 )
 from devstack.servicebus_emulator.config import QueueConfig
-from devstack.servicebus_emulator.entities import DEAD_LETTER_SUFFIX, Entity, Outcome
+from devstack.servicebus_emulator.entities import DEAD_LETTER_SUFFIX, Entity, Settlement
+from devstack.servicebus_emulator.frame_trace import watch_frame_formats
 from devstack.servicebus_emulator.persistence import Persistence
 
 log = logging.getLogger("servicebus_emulator")
@@ -47,18 +46,15 @@ CBS_NODE = "$cbs"
 TICK_SECONDS = 0.05
 # Credit the broker grants each sending client link; large enough that batching is never throttled.
 RECEIVE_CREDIT = 1000
-_TRANSFER_TRACE = re.compile(r"^FRAME:\s*(\d+) <- @transfer\(20\) \[handle=(0x[0-9a-f]+)")
-_FORMAT_TRACE = re.compile(r"message-format=(0x[0-9a-f]+)")
-_ATTACH_TRACE = re.compile(r"^FRAME:\s*(\d+) <- @attach\(18\) \[name=\"(.*?)\", handle=(0x[0-9a-f]+)")
 LOCK_LOST = (
     "The lock supplied is invalid. Either the lock expired, or the message has already been removed "
     "from the queue."
 )
 _SETTLEMENTS = {
-    "completed": Outcome.COMPLETE,
-    "abandoned": Outcome.ABANDON,
-    "defered": Outcome.DEFER,
-    "suspended": Outcome.DEAD_LETTER,
+    "completed": Settlement.COMPLETE,
+    "abandoned": Settlement.ABANDON,
+    "defered": Settlement.DEFER,
+    "suspended": Settlement.DEAD_LETTER,
 }
 
 
@@ -69,47 +65,6 @@ def entity_path(address: str | None) -> str:
         text = text.split("://", 1)[1]
         text = text.split("/", 1)[1] if "/" in text else ""
     return text.strip("/").lower()
-
-
-class _FrameFormats:
-    """Message formats of incoming transfers, read from proton's frame trace.
-
-    The proton Python binding does not expose a delivery's message format, yet a Service Bus batch is
-    recognised by exactly that field, so each new delivery's format is queued per link name.
-    """
-
-    def __init__(self) -> None:
-        self._names: dict[tuple[str, str], str] = {}
-        self._continuing: set[tuple[str, str]] = set()
-        self.formats: dict[str, list[int]] = defaultdict(list)
-
-    def trace(self, _transport: Transport, line: str) -> None:
-        """Record attaches (handle -> link name) and the format of each delivery's first transfer."""
-        match = _ATTACH_TRACE.match(line)
-        if match:
-            self._names[(match.group(1), match.group(3))] = match.group(2)
-            return
-        match = _TRANSFER_TRACE.match(line)
-        if not match:
-            return
-        key = (match.group(1), match.group(2))
-        name = self._names.get(key)
-        if name is None:
-            return
-        # Only the performative matters; the payload that follows "] (size)" is message bytes.
-        performative = line.split("] (", 1)[0]
-        if key not in self._continuing:
-            found = _FORMAT_TRACE.search(performative)
-            self.formats[name].append(int(found.group(1), 16) if found else 0)
-        if "more=true" in performative:
-            self._continuing.add(key)
-        else:
-            self._continuing.discard(key)
-
-    def pop(self, link_name: str) -> int:
-        """The message format of the oldest unread delivery on a link."""
-        queue = self.formats.get(link_name)
-        return queue.pop(0) if queue else 0
 
 
 _Handler = TypeVar("_Handler", bound=Callable[..., None])
@@ -198,11 +153,8 @@ class Broker(Handler):
         transport = _present(event.transport)
         sasl = transport.sasl()
         sasl.allowed_mechs("ANONYMOUS")
-        frames = _FrameFormats()
         # Proton keeps Python attributes in the connection's C record, so every wrapper sees them.
-        _present(event.connection).frame_formats = frames
-        transport.trace(Transport.TRACE_FRM)
-        transport.tracer = frames.trace
+        _present(event.connection).frame_formats = watch_frame_formats(transport)
 
     def on_connection_remote_open(self, event: Event) -> None:
         """Accept every connection (authentication happens through CBS)."""
@@ -423,16 +375,16 @@ class Broker(Handler):
             return
         reason = description = None
         if state == Delivery.ACCEPTED:
-            outcome = Outcome.COMPLETE
+            outcome = Settlement.COMPLETE
         elif state == Delivery.REJECTED:
-            outcome = Outcome.DEAD_LETTER
+            outcome = Settlement.DEAD_LETTER
             reason, description = _dead_letter_details(delivery.remote.condition)
         elif state == Delivery.RELEASED:
-            outcome = Outcome.RELEASE
+            outcome = Settlement.RELEASE
         elif delivery.remote.undeliverable:
-            outcome = Outcome.DEFER
+            outcome = Settlement.DEFER
         else:
-            outcome = Outcome.ABANDON
+            outcome = Settlement.ABANDON
         applied = entity.settle(token, outcome, time.time(), reason=reason, description=description)
         self.store.commit()
         if delivery.settled:
@@ -505,65 +457,64 @@ class Broker(Handler):
 
     def _management(self, entity: Entity, operation: str, body: dict[Any, Any]) -> tuple[int, str, Any]:
         """Status code, description and response body of one management operation."""
-        now = time.time()
-        name = operation.removeprefix("com.microsoft:")
-        if name == "peek-message":
-            found = entity.peek(
-                int(body.get("from-sequence-number", 1)), int(body.get("message-count", 1)), now
-            )
-            if not found:
-                return 204, "No Content", None
-            return (
-                200,
-                "OK",
-                {"messages": [{"message": entity.delivered_bytes(m, peeked=True)} for m in found]},
-            )
-        if name == "renew-lock":
-            expirations = []
-            for token in _uuids(body.get("lock-tokens")):
-                until = entity.renew(token, now)
-                if until is None:
-                    return 410, LOCK_LOST, None
-                expirations.append(timestamp(int(until * 1000)))
-            return 200, "OK", {"expirations": Array(Data.NULL, Data.TIMESTAMP, *expirations)}
-        if name == "update-disposition":
-            outcome = _SETTLEMENTS[str(body["disposition-status"])]
-            for token in _uuids(body.get("lock-tokens")):
-                if not entity.settle(
-                    token,
-                    outcome,
-                    now,
-                    reason=_text(body.get("deadletter-reason")),
-                    description=_text(body.get("deadletter-description")),
-                ):
-                    return 410, LOCK_LOST, None
-            self._after_change(entity)
-            return 200, "OK", None
-        if name == "schedule-message":
-            seqs = []
-            for item in body.get("messages", []):
-                parsed = parse_message(bytes(item["message"]))
-                seqs.append(entity.enqueue(parsed, now))
-            self.store.commit()
-            self._after_change(entity)
-            return 200, "OK", {"sequence-numbers": Array(Data.NULL, Data.LONG, *seqs)}
-        if name == "cancel-scheduled-message":
-            entity.cancel_scheduled([int(s) for s in _elements(body.get("sequence-numbers"))])
-            return 200, "OK", None
-        if name == "receive-by-sequence-number":
-            seqs = [int(s) for s in _elements(body.get("sequence-numbers"))]
-            peek_lock = int(body.get("receiver-settle-mode", 1)) == 1
-            if not entity.deferred_available(seqs):
-                return 404, "Failed to retrieve one or more deferred messages by sequence number.", None
-            found = entity.receive_deferred(seqs, now, None, peek_lock=peek_lock)
-            messages = []
-            for msg in found:
-                entry: dict[str, Any] = {"message": entity.delivered_bytes(msg)}
-                if msg.lock_token is not None:
-                    entry["lock-token"] = msg.lock_token
-                messages.append(entry)
-            return 200, "OK", {"messages": messages}
-        return 501, f"The operation {operation!r} is not supported by the emulator.", None
+        handler = _MANAGEMENT_OPERATIONS.get(operation.removeprefix("com.microsoft:"))
+        if handler is None:
+            return 501, f"The operation {operation!r} is not supported by the emulator.", None
+        return handler(self, entity, body, time.time())
+
+    def _peek(self, entity: Entity, body: dict[Any, Any], now: float) -> _Reply:
+        found = entity.peek(int(body.get("from-sequence-number", 1)), int(body.get("message-count", 1)), now)
+        if not found:
+            return 204, "No Content", None
+        return 200, "OK", {"messages": [{"message": entity.delivered_bytes(m, peeked=True)} for m in found]}
+
+    def _renew_lock(self, entity: Entity, body: dict[Any, Any], now: float) -> _Reply:
+        expirations = []
+        for token in _uuids(body.get("lock-tokens")):
+            until = entity.renew(token, now)
+            if until is None:
+                return 410, LOCK_LOST, None
+            expirations.append(timestamp(int(until * 1000)))
+        return 200, "OK", {"expirations": Array(Data.NULL, Data.TIMESTAMP, *expirations)}
+
+    def _update_disposition(self, entity: Entity, body: dict[Any, Any], now: float) -> _Reply:
+        outcome = _SETTLEMENTS[str(body["disposition-status"])]
+        for token in _uuids(body.get("lock-tokens")):
+            if not entity.settle(
+                token,
+                outcome,
+                now,
+                reason=_text(body.get("deadletter-reason")),
+                description=_text(body.get("deadletter-description")),
+            ):
+                return 410, LOCK_LOST, None
+        self._after_change(entity)
+        return 200, "OK", None
+
+    def _schedule(self, entity: Entity, body: dict[Any, Any], now: float) -> _Reply:
+        seqs = [
+            entity.enqueue(parse_message(bytes(item["message"])), now) for item in body.get("messages", [])
+        ]
+        self.store.commit()
+        self._after_change(entity)
+        return 200, "OK", {"sequence-numbers": Array(Data.NULL, Data.LONG, *seqs)}
+
+    def _cancel_scheduled(self, entity: Entity, body: dict[Any, Any], now: float) -> _Reply:
+        entity.cancel_scheduled([int(s) for s in _elements(body.get("sequence-numbers"))])
+        return 200, "OK", None
+
+    def _receive_deferred(self, entity: Entity, body: dict[Any, Any], now: float) -> _Reply:
+        seqs = [int(s) for s in _elements(body.get("sequence-numbers"))]
+        peek_lock = int(body.get("receiver-settle-mode", 1)) == 1
+        if not entity.deferred_available(seqs):
+            return 404, "Failed to retrieve one or more deferred messages by sequence number.", None
+        messages = []
+        for msg in entity.receive_deferred(seqs, now, None, peek_lock=peek_lock):
+            entry: dict[str, Any] = {"message": entity.delivered_bytes(msg)}
+            if msg.lock_token is not None:
+                entry["lock-token"] = msg.lock_token
+            messages.append(entry)
+        return 200, "OK", {"messages": messages}
 
     def _after_change(self, entity: Entity) -> None:
         """Hand out messages made available by a management operation."""
@@ -593,6 +544,18 @@ def _elements(value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         return list(value)
     return [value]
+
+
+_Reply = tuple[int, str, Any]
+# Each ``com.microsoft:<operation>`` the emulator answers, by operation name.
+_MANAGEMENT_OPERATIONS: dict[str, Callable[[Broker, Entity, dict[Any, Any], float], _Reply]] = {
+    "peek-message": Broker._peek,
+    "renew-lock": Broker._renew_lock,
+    "update-disposition": Broker._update_disposition,
+    "schedule-message": Broker._schedule,
+    "cancel-scheduled-message": Broker._cancel_scheduled,
+    "receive-by-sequence-number": Broker._receive_deferred,
+}
 
 
 def _uuids(value: Any) -> list[uuid.UUID]:

@@ -48,7 +48,7 @@ class StoredMessage:
     lock_owner: Any = field(default=None, repr=False)
 
 
-class Outcome:
+class Settlement:
     """The settlements a receiver can ask for."""
 
     COMPLETE = "complete"
@@ -254,11 +254,15 @@ class Entity:
         # The header's delivery-count is the number of earlier deliveries (0 the first time); a message
         # being delivered has already counted this delivery, a peeked one has not.
         earlier = msg.delivery_count if peeked else msg.delivery_count - 1
+        ttl = self.config.default_ttl * 1000
+        if msg.parsed.ttl_ms is not None:
+            ttl = min(ttl, msg.parsed.ttl_ms)
         return build_message(
             msg.parsed,
             delivery_count=max(earlier, 0),
             broker_annotations=annotations,
             extra_application_properties=extra,
+            ttl_ms=int(ttl) if ttl != float("inf") else None,
         )
 
     # -- settling ------------------------------------------------------------------------------
@@ -283,14 +287,14 @@ class Entity:
         msg = self.locks.pop(token)
         msg.lock_token = None
         msg.lock_owner = None
-        if outcome == Outcome.COMPLETE:
+        if outcome == Settlement.COMPLETE:
             self._remove(msg)
-        elif outcome == Outcome.DEAD_LETTER:
+        elif outcome == Settlement.DEAD_LETTER:
             self.dead_letter(msg, reason, description, now)
-        elif outcome == Outcome.DEFER:
+        elif outcome == Settlement.DEFER:
             msg.state = DEFERRED
             self.store.save(self._row(msg))
-        elif outcome == Outcome.RELEASE:
+        elif outcome == Settlement.RELEASE:
             # Released deliveries were never processed, so they do not count as attempts.
             msg.delivery_count -= 1
             if msg.state == ACTIVE:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from devstack.processes import ManagedProcess, start_process, wait_until
-from devstack.servicebus_emulator.readiness import cbs_answers
+from devstack.servicebus_emulator.startup_probe import cbs_answers
 
 
 def connection_string(port: int, host: str = "127.0.0.1") -> str:

@@ -19,7 +19,8 @@ param appPrincipalId string
 @description('Resource id of the Log Analytics workspace that receives the namespace metrics.')
 param workspaceId string
 
-// The app sends (ingest fans out, the sweeper re-sends) and receives (the graders).
+// The app sends (ingest fans out, the sweeper re-sends) and receives (the graders, the dead-letter
+// replay), all on the grading queue: the roles are granted on that queue, not the namespace.
 var appRoles = [
   '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39' // Azure Service Bus Data Sender
   '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0' // Azure Service Bus Data Receiver
@@ -59,8 +60,8 @@ resource gradingQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview
 
 resource appRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for roleId in appRoles: {
-    name: guid(namespace.id, appPrincipalId, roleId)
-    scope: namespace
+    name: guid(gradingQueue.id, appPrincipalId, roleId)
+    scope: gradingQueue
     properties: {
       principalId: appPrincipalId
       principalType: 'ServicePrincipal'

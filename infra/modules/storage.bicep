@@ -26,15 +26,18 @@ param tableNames array
 @description('Principal id of the app identity, granted data roles on this account.')
 param appPrincipalId string
 
-// Built-in data-plane roles, the least that the Functions host and ReadyCheck need:
-// Blob Data Owner because the host's blob trigger and deployment storage need it (Contributor is not
-// enough for the host), Queue Data Contributor for the blob trigger's poison queue, Table Data
-// Contributor for ReadyCheck's state. No control-plane role: the app never manages the account.
-var appRoles = [
+// Built-in data-plane roles, the least that the Functions host and ReadyCheck need, each on the
+// narrowest scope Azure and the host allow. Account-wide: Blob Data Owner, because the host's blob
+// trigger and deployment storage need it (Contributor is not enough for the host) and the host
+// creates its own containers (azure-webjobs-hosts, azure-webjobs-secrets) at run time, so they cannot
+// be named here; Queue Data Contributor for the blob trigger's poison queue, which the host also
+// creates itself. Per table: Table Data Contributor on ReadyCheck's state tables only. No
+// control-plane role: the app never manages the account.
+var accountRoles = [
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
-  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
 ]
+var tableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   //checkov:skip=CKV_AZURE_59:Flex Consumption without a virtual network reaches storage over public endpoints; every request still needs an Entra token because shared keys are off.
@@ -101,13 +104,25 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
 ]
 
 resource appRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in appRoles: {
+  for roleId in accountRoles: {
     name: guid(account.id, appPrincipalId, roleId)
     scope: account
     properties: {
       principalId: appPrincipalId
       principalType: 'ServicePrincipal'
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+    }
+  }
+]
+
+resource appTableRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (tableName, i) in tableNames: {
+    name: guid(tables[i].id, appPrincipalId, tableDataContributor)
+    scope: tables[i]
+    properties: {
+      principalId: appPrincipalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributor)
     }
   }
 ]

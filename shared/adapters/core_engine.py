@@ -16,6 +16,7 @@ from shared.settings import Settings
 from shared.submission import ParseResult, Submission
 
 if TYPE_CHECKING:
+    from shared.attempts import Attempt
     from shared.grading import GradedSubmission
     from shared.readiness import Readiness
 
@@ -32,7 +33,7 @@ class CoreEngine:
 
     def parse(self, data: bytes, source_name: str) -> ParseResult:
         """Parse and validate a workbook within the configured limits."""
-        from shared.adapters.excel import parse_workbook
+        from shared.adapters.workbook_parser import parse_workbook
 
         return parse_workbook(data, self._bank, self._settings.limits, source_name=source_name)
 
@@ -42,29 +43,37 @@ class CoreEngine:
 
         return grade_section(submission, section, self._bank).model_dump_json()
 
-    def finish(self, submission: Submission, section_results: Sequence[str]) -> FinishedSubmission:
-        """Assemble, assess and render one candidate's report."""
+    def finish(
+        self, submission: Submission, section_results: Sequence[str], history: Sequence[Attempt] = ()
+    ) -> FinishedSubmission:
+        """Assemble, assess and render one candidate's report, with the trend over ``history``."""
         from shared.adapters.docx_report import render_report
         from shared.report import build_report
 
         graded, readiness = self._assessed(submission, section_results)
-        report = render_report(build_report(submission, graded, readiness, self._bank))
+        report = render_report(build_report(submission, graded, readiness, self._bank, history=history))
         scores = Scores(
             percent=readiness.overall,
             verdict=readiness.verdict.value,
             areas={a.area.value: a.percent for a in readiness.areas},
         )
-        return FinishedSubmission(report, scores)
+        return FinishedSubmission(report, scores, {t.name: t.percent for t in readiness.topics})
 
     def digest(
-        self, day: str, finished: Sequence[tuple[Submission, Sequence[str]]], counts: Mapping[str, int]
+        self,
+        day: str,
+        finished: Sequence[tuple[Submission, Sequence[str]]],
+        counts: Mapping[str, int],
+        report_urls: Mapping[str, str] | None = None,
+        earlier_verdicts: Mapping[str, str] | None = None,
     ) -> bytes:
         """The day's digest document."""
         from shared.adapters.digest_docx import render_digest
         from shared.digest import build_digest
 
         pairs = [self._assessed(s, r) for s, r in finished]
-        model = build_digest(day, counts, [g for g, _ in pairs], [a for _, a in pairs], self._bank)
+        graded, assessments = [g for g, _ in pairs], [a for _, a in pairs]
+        model = build_digest(day, counts, graded, assessments, self._bank, report_urls, earlier_verdicts)
         return render_digest(model)
 
     def template(self) -> bytes:
@@ -73,7 +82,7 @@ class CoreEngine:
 
     @cached_property
     def _template(self) -> bytes:
-        from shared.adapters.excel import build_template
+        from shared.adapters.template_writer import build_template
 
         return build_template(self._bank)
 

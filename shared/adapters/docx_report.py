@@ -6,8 +6,13 @@ into a copy of that package, replacing only the footer text, the title and the c
 the same XML through python-docx element by element, and re-compressing parts that never change,
 cost several times an empty document's save.
 
+The first pages are a summary a candidate reads in two minutes (verdict, chart, biggest gaps,
+tonight's and tomorrow morning's plan); everything else is an appendix in a landscape section,
+so wide tables and long answers read as text rather than wrapping every few characters.
+
 Only styles of the default template are used (headings, table and list styles), so the
-document restyles cleanly in Word and LibreOffice. Candidates' text is inserted as escaped text.
+document restyles cleanly in Word and LibreOffice; one font family throughout. Candidates'
+text is inserted as escaped text.
 """
 
 from __future__ import annotations
@@ -20,18 +25,27 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from shared.report import ItemSection, ReportModel, StudyLine, points_text
+from shared.adapters.docx_fonts import FONT_FAMILY, THEME_PART, one_font_family
+from shared.report import TOPIC_MOVE, ItemRow, ItemSection, ReportModel, StudyLine, points_text, short_label
 
 _TABLE_STYLE = "Light List Accent 1"
 # Colours of the verdict bands in the chart: ready, almost ready, not yet.
 _BAND_COLOURS = ("#2e7d32", "#ef8f00", "#c62828")
 # Characters XML 1.0 cannot hold; a pasted answer may contain them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# The text width of an A4 page with 2 cm margins. Table columns add up to 16.9 cm, a millimetre
-# inside, because Word stores widths in twentieths of a point and rounding must not push them over.
+# The text width of an A4 page with 2 cm margins (landscape appendix: 25.7 cm). Table columns add up
+# to a millimetre inside, because Word stores widths in twentieths of a point and rounding must not
+# push them over.
 _CM_PAGE_WIDTH = 17.0
 _CHART_DPI = 110
-_CONCEPTS_SHOWN = 4
+# The width a 0% bar keeps, in percent points, so the worst gap shows as a bar rather than a hole.
+_ZERO_SLIVER = 0.8
+# Plan entries the summary spells out for tonight and for tomorrow morning; the rest are named,
+# with everything in Appendix B, so the summary stays on two pages.
+_TONIGHT_SHOWN = 3
+_TOMORROW_SHOWN = 2
+# Topics named per line of "Improved" and "Slipped", the biggest moves first.
+_MOVES_SHOWN = 5
 # Drawing the labels is most of a chart's cost and they depend only on the bank, so drawn
 # frames are kept per bank layout. An Agg canvas is not safe to share between threads, and
 # the Functions worker renders on several.
@@ -44,8 +58,8 @@ _STYLE_NAMES = (
     "Subtitle",
     "Heading 1",
     "Heading 2",
+    "Heading 3",
     "List",
-    "List 2",
     "Intense Quote",
     _TABLE_STYLE,
 )
@@ -58,7 +72,7 @@ _RUN_BREAKS = re.compile(r"([\t\r\n])")
 _PICTURE = (
     '<w:p><w:r><w:drawing><wp:inline xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
     'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture">'
-    '<wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="1" name="Picture 1"/>'
+    '<wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="1" name="Picture 1" title="{title}" descr="{descr}"/>'
     '<wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect="1"/></wp:cNvGraphicFramePr>'
     '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
     '<pic:pic><pic:nvPicPr><pic:cNvPr id="0" name="image.png"/><pic:cNvPicPr/></pic:nvPicPr>'
@@ -88,16 +102,21 @@ class _ChartFrame:
     axes: Any
     bars: Any
     background: Any
+    font: Any  # value labels are drawn with PIL: matplotlib's text layout cost a millisecond each
 
 
 def _frame(labels: tuple[str, ...], areas: tuple[bool, ...], ready_at: int, almost_at: int) -> _ChartFrame:
+    from matplotlib import font_manager
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from PIL import ImageFont
 
-    figure = Figure(figsize=(6.6, 0.6 + 0.24 * len(labels)), dpi=_CHART_DPI)
+    height = 0.5 + 0.17 * len(labels)
+    figure = Figure(figsize=(6.6, height), dpi=_CHART_DPI)
     canvas: Any = FigureCanvasAgg(figure)
-    # The left margin fits the longest topic name ("Serverless patterns with Azure Functions").
-    axes = figure.add_axes((0.4, 0.07, 0.56, 0.9))
+    # The left margin fits the longest topic name ("Serverless patterns with Azure Functions");
+    # the bottom one, in inches, the axis and its label.
+    axes = figure.add_axes((0.4, 0.4 / height, 0.56, 1 - 0.45 / height))
     positions = list(range(len(labels)))
     bars = axes.barh(positions, [0.0] * len(labels), height=0.7, animated=True)
     axes.set_yticks(positions, labels, fontsize=8)
@@ -106,17 +125,20 @@ def _frame(labels: tuple[str, ...], areas: tuple[bool, ...], ready_at: int, almo
             tick.set_fontweight("bold")
     axes.axvline(ready_at, color=_BAND_COLOURS[0], linestyle="--", linewidth=0.8)
     axes.axvline(almost_at, color=_BAND_COLOURS[1], linestyle=":", linewidth=0.8)
-    axes.set_xlim(0, 100)
+    # Room right of 100% for a full bar's value label.
+    axes.set_xlim(0, 110)
+    axes.set_xticks(range(0, 101, 20))
     axes.set_xlabel("score %", fontsize=7)
     axes.tick_params(axis="x", labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
     canvas.draw()
-    return _ChartFrame(canvas, axes, bars, canvas.copy_from_bbox(figure.bbox))
+    font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), round(7 * _CHART_DPI / 72))
+    return _ChartFrame(canvas, axes, bars, canvas.copy_from_bbox(figure.bbox), font)
 
 
 def _chart_png(model: ReportModel) -> bytes:
-    """A horizontal bar chart of area and topic scores, coloured by band, thresholds marked."""
-    from PIL import Image
+    """A horizontal bar chart of area and topic scores, coloured by band, values and thresholds marked."""
+    from PIL import Image, ImageDraw
 
     bars = list(reversed(model.bars))
     key = (tuple(b.label for b in bars), tuple(b.is_area for b in bars), model.ready_at, model.almost_at)
@@ -128,17 +150,36 @@ def _chart_png(model: ReportModel) -> bytes:
                 _FRAMES.pop(next(iter(_FRAMES)))
         frame.canvas.restore_region(frame.background)
         for patch, bar in zip(frame.bars, bars, strict=True):
-            patch.set_width(bar.percent)
+            # A 0% topic is the worst gap, not missing data: it keeps a sliver of red and its label.
+            patch.set_width(max(bar.percent, _ZERO_SLIVER))
             patch.set_color(
                 _BAND_COLOURS[0]
                 if bar.percent >= model.ready_at
                 else _BAND_COLOURS[1 if bar.percent >= model.almost_at else 2]
             )
             frame.axes.draw_artist(patch)
-        image = Image.frombuffer("RGBA", frame.canvas.get_width_height(), frame.canvas.buffer_rgba())
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="PNG", compress_level=1)
+        width, height = frame.canvas.get_width_height()
+        ends = [(max(b.percent, _ZERO_SLIVER) + 1.0, y) for y, b in enumerate(bars)]
+        anchors = frame.axes.transData.transform(ends)
+        image = Image.frombuffer("RGBA", (width, height), frame.canvas.buffer_rgba()).convert("RGB")
+        draw = ImageDraw.Draw(image)
+        for (x, y), bar in zip(anchors, bars, strict=True):
+            # Display coordinates count from the bottom; the label sits on white over any band line.
+            position, label = (float(x), height - float(y)), f"{bar.percent:.0f}%"
+            draw.rectangle(draw.textbbox(position, label, font=frame.font, anchor="lm"), fill="white")
+            draw.text(position, label, fill="black", font=frame.font, anchor="lm")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def chart_description(model: ReportModel) -> str:
+    """The chart's alternative text: every bar's label and value, and the band lines."""
+    values = "; ".join(f"{bar.label} {bar.percent:.0f}%" for bar in model.bars)
+    return (
+        f"Bar chart of scores by area and topic: {values}. Dashed line: Ready at {model.ready_at}%; "
+        f"dotted line: Almost ready at {model.almost_at}%."
+    )
 
 
 def _package(parts: Iterable[tuple[str, bytes]], stored: str) -> bytes:
@@ -161,6 +202,7 @@ class _Skeleton:
 
     entries: tuple[tuple[str, bytes | None], ...]  # None where the report writes its own part
     document_head: str
+    section_break: str  # the paragraph ending the portrait summary; the appendix is landscape
     document_tail: str
     templates: dict[str, str]  # parts that carry a mark to replace
     image_name: str
@@ -173,7 +215,7 @@ def _skeleton() -> _Skeleton:
     import zipfile
 
     import docx
-    from docx.enum.section import WD_ORIENT
+    from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm, Pt
     from PIL import Image
@@ -181,7 +223,7 @@ def _skeleton() -> _Skeleton:
     document = docx.Document()
     styles = document.styles
     styles[_TABLE_STYLE].font.size = Pt(8.5)
-    styles["Normal"].font.name = "Calibri"
+    styles["Normal"].font.name = FONT_FAMILY
     styles["Normal"].font.size = Pt(10.5)
     section = document.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
@@ -197,6 +239,9 @@ def _skeleton() -> _Skeleton:
     document.add_picture(placeholder, width=Cm(_CM_PAGE_WIDTH))
     rid = document.inline_shapes[0]._inline.graphic.graphicData.pic.blipFill.blip.embed
     image_name = document.part.related_parts[rid].partname.lstrip("/")
+    appendix = document.add_section(WD_SECTION.NEW_PAGE)
+    appendix.orientation = WD_ORIENT.LANDSCAPE
+    appendix.page_width, appendix.page_height = Cm(29.7), Cm(21.0)
     buffer = io.BytesIO()
     document.save(buffer)
 
@@ -208,16 +253,20 @@ def _skeleton() -> _Skeleton:
             if name == "word/document.xml":
                 xml = data.decode()
                 body = xml.index("<w:body>") + len("<w:body>")
-                head, tail = xml[:body], xml[xml.index("<w:sectPr", body) :]
+                inner = xml.index("<w:sectPr", body)
+                start = xml.rindex("<w:p>", body, inner)
+                head, tail = xml[:body], xml[xml.rindex("<w:sectPr") :]
+                section_break = xml[start : xml.index("</w:p>", inner) + len("</w:p>")]
             elif name != image_name and (_FOOTER_MARK.encode() in data or _TITLE_MARK.encode() in data):
                 templates[name] = data.decode()
             elif name != image_name:
-                entries.append((name, data))
+                entries.append((name, one_font_family(data) if name == THEME_PART else data))
                 continue
             entries.append((name, None))
     return _Skeleton(
         tuple(entries),
         head,
+        section_break,
         tail,
         templates,
         image_name,
@@ -296,37 +345,163 @@ def _columns(widths_cm: tuple[float, ...]) -> tuple[str, tuple[str, ...]]:
     return f"<w:tblGrid>{grid}</w:tblGrid>", cells
 
 
-def _picture(png: bytes, rid: str) -> str:
+def _picture(png: bytes, rid: str, description: str) -> str:
     from docx.image.image import Image
     from docx.shared import Cm
 
     cx, cy = Image.from_blob(png).scaled_dimensions(Cm(_CM_PAGE_WIDTH), None)
-    return _PICTURE.format(cx=cx, cy=cy, rid=rid)
+    descr = _escape(_text(description)).replace('"', "&quot;")
+    return _PICTURE.format(cx=cx, cy=cy, rid=rid, title="Scores by area and topic", descr=descr)
 
 
-def _study(body: _Body, entries: Sequence[StudyLine]) -> None:
-    for entry in entries:
+def _plan(body: _Body, entries: Sequence[StudyLine], shown: int) -> None:
+    for entry in entries[:shown]:
         runs = (
             _run(f"\u2610 {entry.topic}", bold=True),
             _run(f" ({entry.priority}, {entry.percent:.0f}%): {entry.study}"),
         )
         body.para(style="List", runs=runs)
-        details = []
-        if entry.missed_questions:
-            details.append(f"Questions to revisit: {', '.join(str(n) for n in entry.missed_questions)}.")
-        if entry.missing_concepts:
-            shown = entry.missing_concepts[:_CONCEPTS_SHOWN]
-            more = len(entry.missing_concepts) - len(shown)
-            details.append(
-                f"Not yet in your answers: {'; '.join(shown)}{f' and {more} more' if more else ''}."
+    if len(entries) > shown:
+        rest = "; ".join(f"{short_label(e.topic)} ({e.percent:.0f}%)" for e in entries[shown:])
+        body.para(style="List", runs=(_run("Then: ", bold=True), _run(f"{rest}.")))
+
+
+def _summary(body: _Body, model: ReportModel, picture: str) -> None:
+    """Pages 1-2: verdict, chart, the biggest gaps and the plan."""
+    body.heading("Interview readiness report", 0)
+    body.para(model.role, "Subtitle")
+    body.para(runs=(_run(model.candidate_name, bold=True),))
+    body.para(" \u00b7 ".join(d for d in (_text(model.candidate_email), _text(model.date)) if d))
+    body.heading(f"{model.overall:.0f}% \u2013 {model.verdict.value}", 1)
+    if model.provisional:
+        which = (
+            f"question(s) {', '.join(str(n) for n in model.review_items)}"
+            if model.review_items
+            else "some of your answers"
+        )
+        body.para(
+            style="Intense Quote",
+            runs=(
+                _run("Provisional verdict. ", bold=True),
+                _run(f"A reviewer will look again at {which}: the grader was unsure, so scores may change."),
+            ),
+        )
+    bands = f"Ready at {model.ready_at}% or more; Almost ready at {model.almost_at}% or more."
+    body.para(
+        runs=(
+            _run(f"{model.verdict_note} ", bold=True),
+            _run(f"{bands} Critical topics weigh three times, high twice, medium once."),
+        )
+    )
+
+    body.heading("Scores by area and topic", 1)
+    body.xml.append(picture)
+
+    if model.attempts:
+        _progress(body, model)
+
+    if model.gaps:
+        body.heading("Your biggest gaps" if len(model.gaps) > 1 else "Your biggest gap", 1)
+        for rank, gap in enumerate(model.gaps, start=1):
+            body.para(
+                style="List",
+                runs=(
+                    _run(f"{rank}. {gap.topic} \u2013 {gap.percent:.0f}% ({gap.priority}). ", bold=True),
+                    _run(gap.why),
+                ),
             )
-        if details:
-            body.para(" ".join(details), "List 2")
+
+    body.heading("Your plan", 1)
+    if not model.tonight and not model.tomorrow:
+        body.para("Every topic is at or above the Ready bar. Keep it fresh.")
+    if model.tonight:
+        body.heading("Tonight", 2)
+        _plan(body, model.tonight, _TONIGHT_SHOWN)
+    if model.tomorrow:
+        body.heading("Tomorrow morning", 2)
+        _plan(body, model.tomorrow, _TOMORROW_SHOWN)
+    body.para("Each topic's questions to revisit and concepts to learn: Appendix B.")
+
+
+def _progress(body: _Body, model: ReportModel) -> None:
+    """The trend over the candidate's attempts, and the topics that moved since the last one."""
+    body.heading("Since your last attempt", 1)
+    areas = [name for name, _ in model.attempts[-1].areas]
+    body.table(
+        ("Attempt", "Overall", *(a.capitalize() for a in areas), "Verdict"),
+        [
+            (
+                line.label,
+                f"{line.overall:.0f}%",
+                *(f"{dict(line.areas)[a]:.0f}%" if a in dict(line.areas) else "-" for a in areas),
+                line.verdict,
+            )
+            for line in model.attempts
+        ],
+        (4.3, *[(_CM_PAGE_WIDTH - 0.1 - 4.3 - 2.6) / (len(areas) + 1)] * (len(areas) + 1), 2.6),
+    )
+    for word, changes in (("Improved", model.improved), ("Slipped", model.slipped)):
+        if changes:
+            moved = "; ".join(
+                f"{short_label(c.topic)} {c.before:.0f}% \u2192 {c.now:.0f}%" for c in changes[:_MOVES_SHOWN]
+            )
+            more = f" and {len(changes) - _MOVES_SHOWN} more" if len(changes) > _MOVES_SHOWN else ""
+            body.para(runs=(_run(f"{word}: ", bold=True), _run(f"{moved}{more}.")))
+    if not model.improved and not model.slipped:
+        body.para(f"No topic moved by {TOPIC_MOVE:g} points or more since the last attempt.")
+
+
+def _study_details(body: _Body, entries: Sequence[StudyLine]) -> None:
+    body.heading("Appendix B \u2013 Study details", 1)
+    body.table(
+        ("Topic", "What to study", "Questions to revisit", "Not yet in your answers"),
+        [
+            (
+                f"{entry.topic}\n{entry.priority}, {entry.percent:.0f}%",
+                entry.study,
+                ", ".join(str(n) for n in entry.missed_questions) or "-",
+                "; ".join(entry.missing_concepts) or "-",
+            )
+            for entry in entries
+        ],
+        (5.0, 10.0, 3.0, 7.6),
+    )
+
+
+_EVIDENCE_WORDS = {"credited": "Credited", "partial": "Partly credited", "misstated": "Misstated"}
+
+
+def _open_item(body: _Body, row: ItemRow) -> None:
+    """An open answer explained: what earned credit (quoted), what was misstated, what was missing."""
+    body.heading(
+        f"Question {row.number} \u00b7 {points_text(row.points, row.max_points)} \u00b7 {row.status}", 3
+    )
+    body.para(row.prompt)
+    body.table(("Your answer", "What the key looks for"), [(row.answer or "-", row.key)], (12.8, 12.8))
+    for evidence in row.evidence:
+        word = _EVIDENCE_WORDS.get(evidence.state, evidence.state.capitalize())
+        said = "you wrote " if evidence.state == "misstated" else ""
+        body.para(
+            style="List",
+            runs=(
+                _run(f"{word}: {evidence.concept}", bold=True),
+                _run(f" \u2013 {said}\u201c{evidence.quote}\u201d"),
+            ),
+        )
+    if row.missing:
+        body.para(style="List", runs=(_run("Missing: ", bold=True), _run(f"{'; '.join(row.missing)}.")))
+    if row.feedback:
+        body.para(row.feedback)
+    if row.needs_review:
+        body.para(
+            style="Intense Quote",
+            runs=(_run("A reviewer will look at this. ", bold=True), _run(row.review_reason)),
+        )
 
 
 def _items(body: _Body, section: ItemSection) -> None:
     body.heading(f"{section.title} ({points_text(section.points, section.max_points)})", 2)
-    rows = [
+    closed = [
         (
             f"{row.number}. {row.prompt}",
             row.answer or "-",
@@ -336,84 +511,65 @@ def _items(body: _Body, section: ItemSection) -> None:
             row.feedback,
         )
         for row in section.items
+        if not row.open_answer
     ]
-    body.table(("Question", "Your answer", "Key", "Points", "Feedback"), rows, (3.6, 3.4, 3.0, 1.7, 5.2))
-
-
-def _body(model: ReportModel, picture: str, style_ids: dict[str, str]) -> str:
-    body = _Body(style_ids)
-    body.heading("Interview readiness report", 0)
-    body.para(model.role, "Subtitle")
-    body.heading(model.candidate_name, 1)
-    details = [_text(model.candidate_email), _text(model.date)]
-    body.para(" \u00b7 ".join(d for d in details if d))
-    body.para(f"{model.overall:.0f}% \u2013 {model.verdict.value}", "Title")
-    body.para(model.verdict_note, "Intense Quote")
-    bands = f"Ready at {model.ready_at}% or more; Almost ready at {model.almost_at}% or more."
-    body.para(f"{bands} Critical topics weigh three times, high twice, medium once.")
-    if model.review_items:
-        numbers = ", ".join(str(n) for n in model.review_items)
-        body.para(
-            f"A reviewer will look again at question(s) {numbers}: the grader was unsure, "
-            "so these scores may change."
+    if closed:
+        body.table(
+            ("Question", "Your answer", "Key", "Result", "Feedback"), closed, (7.0, 4.4, 4.4, 2.2, 7.6)
         )
+    for row in section.items:
+        if row.open_answer:
+            _open_item(body, row)
 
-    body.heading("Scores by area and topic", 1)
-    body.xml.append(picture)
+
+def _appendix(body: _Body, model: ReportModel) -> None:
+    """The landscape appendix: every table and every answer, laid out for reading."""
+    body.heading("Appendix A \u2013 Topic scores", 1)
     body.table(
         ("Topic", "Area", "Priority", "Points", "Score"),
         [
             (t.name, t.area, t.priority, points_text(t.points, t.max_points), f"{t.percent:.0f}%")
             for t in model.topics
         ],
-        (6.6, 2.8, 2.4, 2.8, 2.3),
+        (11.6, 4.0, 3.4, 3.6, 3.0),
     )
+    if model.tonight or model.tomorrow:
+        _study_details(body, (*model.tonight, *model.tomorrow))
 
-    body.heading("Study plan", 1)
-    if not model.tonight and not model.tomorrow:
-        body.para("Every topic is at or above the Ready bar. Keep it fresh.")
-    if model.tonight:
-        body.heading("Tonight", 2)
-        _study(body, model.tonight)
-    if model.tomorrow:
-        body.heading("Tomorrow morning", 2)
-        _study(body, model.tomorrow)
-
-    body.heading("Self-assessment calibration", 1)
+    body.heading("Appendix C \u2013 Self-assessment calibration", 1)
     if model.calibration:
         body.table(
             ("Topic", "Your confidence", "Expected", "Shown", "Calibration"),
             [(c.topic, c.confidence, c.expected, c.shown, c.label) for c in model.calibration],
-            (6.0, 2.8, 2.4, 2.4, 3.3),
+            (11.0, 3.6, 3.4, 3.4, 4.2),
         )
     else:
         body.para("No self-assessment was given.")
 
-    body.heading("AWS to Azure corrections", 1)
+    body.heading("Appendix D \u2013 AWS to Azure corrections", 1)
     if model.corrections:
         body.table(
             ("AWS", "You wrote", "Azure", "Why"),
             [(c.aws, c.answer, c.azure, c.why) for c in model.corrections],
-            (2.8, 3.2, 3.4, 7.5),
+            (4.0, 5.0, 5.6, 11.0),
         )
     else:
         body.para("Every service mapping was right.")
 
-    body.heading("Question by question", 1)
+    body.heading("Appendix E \u2013 Question by question", 1)
     for item_section in model.sections:
         _items(body, item_section)
-    return "".join(body.xml)
 
 
 def render_report(model: ReportModel) -> bytes:
     """The report as .docx bytes."""
     skeleton = _skeleton()
     png = _chart_png(model)
-    document = (
-        skeleton.document_head
-        + _body(model, _picture(png, skeleton.image_rid), skeleton.style_ids)
-        + skeleton.document_tail
-    )
+    body = _Body(skeleton.style_ids)
+    _summary(body, model, _picture(png, skeleton.image_rid, chart_description(model)))
+    body.xml.append(skeleton.section_break)
+    _appendix(body, model)
+    document = skeleton.document_head + "".join(body.xml) + skeleton.document_tail
     footer = _escape(
         f"Question bank {model.bank_id} version {model.bank_version} \u00b7 submission {model.submission_key}"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from azure.servicebus import ServiceBusMessage
@@ -78,10 +79,16 @@ class ServiceBusSender:
             sender.close()
 
     def ping(self) -> None:
-        """Raise unless the queue accepts a sender link (for the health route)."""
-        with self._lock:
-            try:
-                self._open().create_message_batch()
-            except ServiceBusError as err:
-                self._reset()
-                raise TransientServiceError(f"Service Bus queue {self._queue}: {err}") from err
+        """Raise unless the queue accepts a new sender link now (for the health route).
+
+        A new link each time: a cached sender answers from memory (``create_message_batch`` on an
+        open sender does no network I/O), so it would report ``ok`` through an outage.
+        """
+        sender = self._client.get_queue_sender(self._queue)
+        try:
+            sender.create_message_batch()
+        except ServiceBusError as err:
+            raise TransientServiceError(f"Service Bus queue {self._queue}: {err}") from err
+        finally:
+            with suppress(ServiceBusError):
+                sender.close()

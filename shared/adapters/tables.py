@@ -35,6 +35,8 @@ def translated(what: str) -> Iterator[None]:
         # One failed operation fails the whole transaction: an existing row is a race with another writer.
         if err.status_code == 409:
             raise ConcurrencyConflict(f"{what}: a row already exists") from err
+        if err.status_code == 412:
+            raise ConcurrencyConflict(f"{what}: a row was changed by another writer") from err
         if err.status_code in (408, 429) or (err.status_code or 0) >= 500:
             raise TransientServiceError(f"table storage busy for {what}: {err.message}") from err
         raise ServiceError(f"table storage refused {what}: {err.message}") from err
@@ -129,6 +131,30 @@ class AzureTableStore:
             self._client.submit_transaction(
                 [("create", {**props, "PartitionKey": partition_key, "RowKey": row}) for row, props in rows]
             )
+
+    def upsert_all_and_merge(
+        self,
+        partition_key: str,
+        rows: Sequence[tuple[str, Mapping[str, Value]]],
+        row_key: str,
+        properties: Mapping[str, Value],
+        etag: str,
+    ) -> str:
+        """Upsert ``rows`` and merge into ``row_key`` (ETag match) atomically; returns its new ETag."""
+        operations: list[Any] = [
+            ("upsert", {**props, "PartitionKey": partition_key, "RowKey": row}, {"mode": UpdateMode.REPLACE})
+            for row, props in rows
+        ]
+        operations.append(
+            (
+                "update",
+                {**properties, "PartitionKey": partition_key, "RowKey": row_key},
+                {"mode": UpdateMode.MERGE, "etag": etag, "match_condition": MatchConditions.IfNotModified},
+            )
+        )
+        with translated(f"rows of partition {partition_key}"):
+            results = self._client.submit_transaction(operations)
+        return str(results[-1].get("etag", ""))
 
     def delete(self, partition_key: str, row_key: str) -> None:
         """Delete the entity; a missing one is fine."""

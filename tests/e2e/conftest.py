@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import pytest
@@ -24,7 +24,9 @@ MASTER_KEY = "e2e-master-key"
 T = TypeVar("T")
 
 
-def eventually(probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.2) -> T:
+def eventually(
+    probe: Callable[[], T | Literal[False] | None], timeout: float = 60.0, interval: float = 0.2
+) -> T:
     """Poll with the end-to-end tier's longer default timeout (the whole pipeline runs)."""
     return polling.eventually(probe, timeout, interval)
 

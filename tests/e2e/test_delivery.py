@@ -11,19 +11,19 @@ from typing import Any
 import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
+from samples.workbooks import template_workbook
 from shared.bank import ItemKind, load_bank
 from tests.e2e.conftest import FUNCTION_KEY, MASTER_KEY, Stack, eventually
-from tests.workbooks import template_workbook
 
 pytestmark = pytest.mark.e2e
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def _blob_upload(stack: Stack, data: bytes, name: str) -> tuple[str, dict[str, Any]]:
-    stack.blobs.get_blob_client("answer-sheets", name).upload_blob(data, overwrite=True)
+    written = stack.blobs.get_blob_client("answer-sheets", name).upload_blob(data, overwrite=True)
 
     def found() -> dict[str, Any] | None:
-        response = stack.get("/api/uploads", params={"blob": name})
+        response = stack.get("/api/uploads", params={"blob": name, "etag": written["etag"]})
         return response.json() if response.status_code == 200 else None
 
     upload_id = str(eventually(found)["upload_id"])
@@ -170,7 +170,7 @@ def test_a_submission_stuck_in_grading_is_recovered_by_the_sweeper(stack: Stack)
         }
     )
     response = stack.http.post(
-        "/admin/functions/daily_digest", json={"input": ""}, headers={"x-functions-key": MASTER_KEY}
+        "/admin/functions/sweep_stuck_work", json={"input": ""}, headers={"x-functions-key": MASTER_KEY}
     )
     assert response.status_code == 202
 

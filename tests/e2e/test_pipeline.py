@@ -56,15 +56,17 @@ def test_a_single_candidate_uploaded_over_http_gets_a_report_naming_them(stack: 
 
 def test_a_forms_cohort_put_straight_into_storage_grades_every_respondent(stack: Stack) -> None:
     name = f"direct/{datetime.now(UTC):%H%M%S%f}/ms-forms-cohort.xlsx"
-    stack.blobs.get_blob_client("answer-sheets", name).upload_blob(
+    written = stack.blobs.get_blob_client("answer-sheets", name).upload_blob(
         (SAMPLES / "ms-forms-cohort.xlsx").read_bytes()
     )
 
     def found() -> dict[str, Any] | None:
-        response = stack.get("/api/uploads", params={"blob": name})
+        response = stack.get("/api/uploads", params={"blob": name, "etag": written["etag"]})
         return response.json() if response.status_code == 200 else None
 
     upload_id = eventually(found)["upload_id"]
+    # The name alone is guessable: without the blob's ETag a key holder learns nothing.
+    assert stack.get("/api/uploads", params={"blob": name}).status_code == 404
     status = stack.wait_finished(upload_id, timeout=120)
     assert status["status"] == "graded"
     assert status["source_format"] == "ms_forms"
@@ -76,8 +78,8 @@ def test_a_forms_cohort_put_straight_into_storage_grades_every_respondent(stack:
 
 
 def test_a_google_forms_export_is_graded(stack: Stack) -> None:
+    from samples.workbooks import google_forms_export
     from shared.bank import load_bank
-    from tests.workbooks import google_forms_export
 
     bank = load_bank()
     first = bank.items[0]

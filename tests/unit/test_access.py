@@ -12,7 +12,8 @@ from shared.access import EVERYONE, viewer_from_header
 from shared.errors import NotAuthenticated
 from tests.fakes import SETTINGS
 
-ON = dataclasses.replace(SETTINGS, easy_auth_enabled=True)
+ON = dataclasses.replace(SETTINGS, easy_auth_enabled=True, platform_auth_enabled=True)
+OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 
 
 def principal(*claims: tuple[str, str], role_typ: str = "roles") -> str:
@@ -51,6 +52,40 @@ def test_roles_are_read_from_the_declared_role_claim_type() -> None:
         principal(("upn", "rev@example.com"), (role_typ, "Reviewer"), role_typ=role_typ), ON
     )
     assert viewer.reviewer
+
+
+def test_the_header_cannot_choose_which_claims_count_as_roles() -> None:
+    forged = principal(("email", "eve@example.com"), ("name", "Reviewer"), role_typ="name")
+    viewer = viewer_from_header(forged, ON)
+    assert not viewer.reviewer
+    assert not viewer.may_see_digests
+
+
+def test_the_header_is_refused_when_the_platform_says_easy_auth_is_off() -> None:
+    platform_off = dataclasses.replace(ON, platform_auth_enabled=False)
+    with pytest.raises(NotAuthenticated, match="App Service Authentication is off"):
+        viewer_from_header(principal(("email", "rev@example.com"), ("roles", "Reviewer")), platform_off)
+
+
+def test_the_platform_alone_does_not_turn_access_control_on() -> None:
+    platform_only = dataclasses.replace(SETTINGS, platform_auth_enabled=True)
+    assert viewer_from_header(None, platform_only) is EVERYONE
+
+
+def test_a_principal_is_identified_by_its_object_id_first() -> None:
+    viewer = viewer_from_header(
+        principal(("sub", "pairwise-sub"), (OID, "0000-oid"), ("preferred_username", "ada@example.com")), ON
+    )
+    assert viewer.object_id == "0000-oid"
+    assert viewer.identity == "0000-oid"
+    assert viewer.uploaded("0000-oid")
+    assert not viewer.uploaded("someone-else")
+
+
+def test_a_principal_with_only_a_subject_is_identified_by_it() -> None:
+    viewer = viewer_from_header(principal(("sub", "pairwise-sub")), ON)
+    assert viewer.identity == "pairwise-sub"
+    assert not viewer.may_see("ada@example.com")
 
 
 def test_another_role_is_no_reviewer() -> None:

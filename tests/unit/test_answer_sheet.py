@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.answer_sheet import parse_sheets
+from shared.answer_sheets import parse_sheets
 from shared.bank import Bank, load_bank
 from shared.errors import Problem, WorkbookRejected
 from shared.submission import ParseResult, SheetFormat, submission_key
@@ -72,7 +72,7 @@ def test_template_rows_are_matched_by_item_id_whatever_their_order(bank: Bank) -
         quiz=[quiz_row("pd-vectorise", "C"), quiz_row("py-decorator-wraps", "B")],
         mapping=[["map-iam", "identity", "AWS IAM", "Entra ID"]],
     )
-    result = parse_sheets(sheets, bank, content_digest=DIGEST)
+    result = parse_sheets(sheets, bank, content_hash=DIGEST)
     assert result.source_format is SheetFormat.TEMPLATE
     assert only(result) == {"py-decorator-wraps": ("B",), "pd-vectorise": ("C",), "map-iam": "Entra ID"}
     assert result.problems == ()
@@ -82,13 +82,13 @@ def test_template_survives_blank_rows_trailing_spaces_and_reordered_sheets(bank:
     sheets = template(quiz=[[None] * 5, quiz_row(" py-decorator-wraps  ", " b "), [None] * 5])
     reordered = dict(reversed(list(sheets.items())))
     reordered["My notes"] = frame([["anything", "at all"]])
-    result = parse_sheets(reordered, bank, content_digest=DIGEST)
+    result = parse_sheets(reordered, bank, content_hash=DIGEST)
     assert only(result) == {"py-decorator-wraps": ("B",)}
     assert result.problems == ()
 
 
 def test_template_answer_location_is_recorded(bank: Bank) -> None:
-    result = parse_sheets(template(quiz=[quiz_row("pd-vectorise", "C")]), bank, content_digest=DIGEST)
+    result = parse_sheets(template(quiz=[quiz_row("pd-vectorise", "C")]), bank, content_hash=DIGEST)
     answer = result.submissions[0].answers[0]
     assert (answer.sheet, answer.row, answer.column) == ("Quiz", 2, "E")
 
@@ -96,7 +96,7 @@ def test_template_answer_location_is_recorded(bank: Bank) -> None:
 def test_header_row_moved_down_by_a_round_trip_is_still_found(bank: Bank) -> None:
     sheets = template()
     sheets["Quiz"] = frame([[None], ["Quiz"], ["Item ID", "Your answer"], ["pd-vectorise", "C"]])
-    assert only(parse_sheets(sheets, bank, content_digest=DIGEST)) == {"pd-vectorise": ("C",)}
+    assert only(parse_sheets(sheets, bank, content_hash=DIGEST)) == {"pd-vectorise": ("C",)}
 
 
 @pytest.mark.parametrize(
@@ -110,13 +110,13 @@ def test_header_row_moved_down_by_a_round_trip_is_still_found(bank: Bank) -> Non
     ],
 )
 def test_single_choice_answers_are_normalised_to_keys(bank: Bank, cell: str, keys: tuple[str, ...]) -> None:
-    result = parse_sheets(template(quiz=[quiz_row("py-decorator-wraps", cell)]), bank, content_digest=DIGEST)
+    result = parse_sheets(template(quiz=[quiz_row("py-decorator-wraps", cell)]), bank, content_hash=DIGEST)
     assert only(result) == {"py-decorator-wraps": keys}
 
 
 @pytest.mark.parametrize("cell", ["A, B, D", "A;B;D;", "a b d", "D,A,B", "A/B/D"])
 def test_multiple_choice_letters_in_any_separator_are_normalised(bank: Bank, cell: str) -> None:
-    result = parse_sheets(template(quiz=[quiz_row("pd-memory", cell)]), bank, content_digest=DIGEST)
+    result = parse_sheets(template(quiz=[quiz_row("pd-memory", cell)]), bank, content_hash=DIGEST)
     assert only(result) == {"pd-memory": ("A", "B", "D")}
 
 
@@ -132,7 +132,7 @@ def test_multiple_choice_letters_in_any_separator_are_normalised(bank: Bank, cel
 def test_unrecognised_choice_is_a_located_problem_and_counts_as_unanswered(
     bank: Bank, item_id: str, cell: str, reason: str
 ) -> None:
-    result = parse_sheets(template(quiz=[quiz_row(item_id, cell)]), bank, content_digest=DIGEST)
+    result = parse_sheets(template(quiz=[quiz_row(item_id, cell)]), bank, content_hash=DIGEST)
     assert result.submissions[0].answer_for(item_id) is None
     (problem,) = result.problems
     assert (problem.sheet, problem.row, problem.column) == ("Quiz", 2, "E")
@@ -142,7 +142,7 @@ def test_unrecognised_choice_is_a_located_problem_and_counts_as_unanswered(
 
 def test_unknown_item_id_is_a_located_problem_and_the_rest_still_counts(bank: Bank) -> None:
     sheets = template(quiz=[quiz_row("no-such-item", "A"), quiz_row("pd-vectorise", "C")])
-    result = parse_sheets(sheets, bank, content_digest=DIGEST)
+    result = parse_sheets(sheets, bank, content_hash=DIGEST)
     assert only(result) == {"pd-vectorise": ("C",)}
     assert messages(result.problems) == [
         f"sheet 'Quiz', row 2, column 'A': unknown item id 'no-such-item' (bank {bank.id} {bank.version})"
@@ -151,7 +151,7 @@ def test_unknown_item_id_is_a_located_problem_and_the_rest_still_counts(bank: Ba
 
 def test_an_item_answered_twice_keeps_the_first_and_reports_the_second(bank: Bank) -> None:
     sheets = template(quiz=[quiz_row("pd-vectorise", "C"), quiz_row("pd-vectorise", "A")])
-    result = parse_sheets(sheets, bank, content_digest=DIGEST)
+    result = parse_sheets(sheets, bank, content_hash=DIGEST)
     assert only(result) == {"pd-vectorise": ("C",)}
     assert "answered again (first in row 2)" in result.problems[0].message
 
@@ -159,7 +159,7 @@ def test_an_item_answered_twice_keeps_the_first_and_reports_the_second(bank: Ban
 @pytest.mark.parametrize(("cell", "level"), [("4", 4), ("4.0", 4), ("5 - expert", 5), (" 1 ", 1)])
 def test_confidence_ratings_stored_as_text_or_numbers_are_read(bank: Bank, cell: str, level: int) -> None:
     result = parse_sheets(
-        template(ratings=[["identity", "Identity", "medium", cell]]), bank, content_digest=DIGEST
+        template(ratings=[["identity", "Identity", "medium", cell]]), bank, content_hash=DIGEST
     )
     assert result.submissions[0].confidence == (("identity", level),)
 
@@ -169,7 +169,7 @@ def test_confidence_ratings_stored_as_text_or_numbers_are_read(bank: Bank, cell:
 )
 def test_a_rating_outside_one_to_five_is_a_located_problem(bank: Bank, cell: str, message: str) -> None:
     result = parse_sheets(
-        template(ratings=[["identity", "Identity", "medium", cell]]), bank, content_digest=DIGEST
+        template(ratings=[["identity", "Identity", "medium", cell]]), bank, content_hash=DIGEST
     )
     assert result.submissions[0].confidence == ()
     (problem,) = result.problems
@@ -178,7 +178,7 @@ def test_a_rating_outside_one_to_five_is_a_located_problem(bank: Bank, cell: str
 
 
 def test_unknown_topic_in_self_assessment_is_reported(bank: Bank) -> None:
-    result = parse_sheets(template(ratings=[["cobol", "COBOL", "high", "3"]]), bank, content_digest=DIGEST)
+    result = parse_sheets(template(ratings=[["cobol", "COBOL", "high", "3"]]), bank, content_hash=DIGEST)
     assert messages(result.problems) == [
         "sheet 'Self-Assessment', row 2, column 'A': unknown topic id 'cobol'"
     ]
@@ -188,25 +188,25 @@ def test_unknown_topic_in_self_assessment_is_reported(bank: Bank) -> None:
     ("cell", "iso"), [("46346", "2026-11-20"), ("2026-11-20 00:00:00", "2026-11-20"), ("", "")]
 )
 def test_candidate_dates_as_serials_or_text_become_iso_dates(bank: Bank, cell: str, iso: str) -> None:
-    result = parse_sheets(template(date=cell), bank, content_digest=DIGEST)
+    result = parse_sheets(template(date=cell), bank, content_hash=DIGEST)
     assert result.submissions[0].candidate.date == iso
 
 
 def test_template_submission_key_is_the_digest_and_email(bank: Bank) -> None:
-    result = parse_sheets(template(email="Ada@Example.com "), bank, content_digest=DIGEST)
+    result = parse_sheets(template(email="Ada@Example.com "), bank, content_hash=DIGEST)
     assert result.submissions[0].submission_key == submission_key(DIGEST, "ada@example.com")
 
 
 def test_template_without_an_email_is_rejected_for_want_of_identity(bank: Bank) -> None:
     with pytest.raises(WorkbookRejected, match=r"no candidate identity.*Email row of the 'Candidate' sheet"):
-        parse_sheets(template(email=""), bank, content_digest=DIGEST)
+        parse_sheets(template(email=""), bank, content_hash=DIGEST)
 
 
 def test_unknown_layout_is_rejected_saying_what_was_expected(bank: Bank) -> None:
     with pytest.raises(
         WorkbookRejected, match=r"expected the ReadyCheck template.*Microsoft Forms.*Google Forms"
     ):
-        parse_sheets({"Sheet1": frame([["a", "b"], ["1", "2"]])}, bank, content_digest=DIGEST)
+        parse_sheets({"Sheet1": frame([["a", "b"], ["1", "2"]])}, bank, content_hash=DIGEST)
 
 
 # ---------------------------------------------------------------- forms exports
@@ -230,7 +230,7 @@ def test_ms_forms_rows_become_one_submission_each(bank: Bank) -> None:
             ]
         ),
         bank,
-        content_digest=DIGEST,
+        content_hash=DIGEST,
     )
     assert result.source_format is SheetFormat.MS_FORMS
     assert [s.candidate.email for s in result.submissions] == ["a@x.com", "b@x.com"]
@@ -246,7 +246,7 @@ def test_points_suffix_and_small_typos_in_question_headers_still_match(bank: Ban
         "Convert low-cardinality string columns to the category dtype;Call df.copy() after loading;"
     )
     sheets["Sheet1"].loc[2, "G"] = WRAPS_B
-    result = parse_sheets(sheets, bank, content_digest=DIGEST)
+    result = parse_sheets(sheets, bank, content_hash=DIGEST)
     assert only(result) == {"py-decorator-wraps": ("B",), "pd-memory": ("A", "C")}
 
 
@@ -254,7 +254,7 @@ def test_a_question_column_matching_no_item_is_a_located_problem(bank: Bank) -> 
     sheets = ms(
         [["1", "", "", "a@x.com", "A", WRAPS_B, "blue"]], extra=[WRAPS, "What is your favourite colour?"]
     )
-    result = parse_sheets(sheets, bank, content_digest=DIGEST)
+    result = parse_sheets(sheets, bank, content_hash=DIGEST)
     assert only(result) == {"py-decorator-wraps": ("B",)}
     (problem,) = result.problems
     assert (problem.sheet, problem.row, problem.column) == ("Sheet1", 1, "G")
@@ -279,7 +279,7 @@ def test_points_and_feedback_columns_in_any_order_and_last_modified_time_are_ign
         "Call df.copy() after loading",
         "0",
     ]
-    result = parse_sheets({"Sheet1": frame([header, row])}, bank, content_digest=DIGEST)
+    result = parse_sheets({"Sheet1": frame([header, row])}, bank, content_hash=DIGEST)
     assert only(result) == {"py-decorator-wraps": ("B",), "pd-memory": ("C",)}
     assert result.problems == ()
 
@@ -298,7 +298,7 @@ def test_localised_ms_forms_headers_are_recognised(bank: Bank) -> None:
     result = parse_sheets(
         {"Tabelle1": frame([header, ["7", "", "", "k@x.de", "K", "1", WRAPS_B, "1"]])},
         bank,
-        content_digest=DIGEST,
+        content_hash=DIGEST,
     )
     assert result.source_format is SheetFormat.MS_FORMS
     assert only(result) == {"py-decorator-wraps": ("B",)}
@@ -306,7 +306,7 @@ def test_localised_ms_forms_headers_are_recognised(bank: Bank) -> None:
 
 def test_anonymous_responses_stay_apart_by_response_id_and_say_so(bank: Bank) -> None:
     rows = [["11", "", "", "anonymous", "anonymous", "A"], ["12", "", "", "anonymous", "anonymous", "B"]]
-    result = parse_sheets(ms(rows), bank, content_digest=DIGEST)
+    result = parse_sheets(ms(rows), bank, content_hash=DIGEST)
     assert len({s.submission_key for s in result.submissions}) == 2
     assert [s.candidate.email for s in result.submissions] == ["anonymous", "anonymous"]
     assert "identity is anonymous" in result.submissions[0].problems[0].message
@@ -318,7 +318,7 @@ def test_two_responses_with_one_email_keep_the_latest_and_report_the_other(bank:
         ["1", "", "2026-11-21 10:00:00", "a@x.com", "A", "C"],
         ["2", "", "2026-11-20 10:00:00", "A@X.com", "A", "B"],
     ]
-    result = parse_sheets(ms(rows), bank, content_digest=DIGEST)
+    result = parse_sheets(ms(rows), bank, content_hash=DIGEST)
     assert only(result) == {"py-decorator-wraps": ("C",)}
     assert messages(result.problems) == [
         "sheet 'Sheet1', row 3: 'a@x.com' also answered in row 2; "
@@ -331,13 +331,13 @@ def test_response_times_with_and_without_offsets_still_order_duplicates(bank: Ba
         ["1", "", "2026-11-21T10:00:00+02:00", "a@x.com", "A", "C"],
         ["2", "", "2026-11-21 09:00:00", "a@x.com", "A", "B"],
     ]
-    result = parse_sheets(ms(rows), bank, content_digest=DIGEST)
+    result = parse_sheets(ms(rows), bank, content_hash=DIGEST)
     assert only(result) == {"py-decorator-wraps": ("B",)}
     assert result.problems[0].row == 2
 
 
 def test_blank_rows_in_an_export_are_skipped_silently(bank: Bank) -> None:
-    result = parse_sheets(ms([[None] * 6, ["1", "", "", "a@x.com", "A", "B"]]), bank, content_digest=DIGEST)
+    result = parse_sheets(ms([[None] * 6, ["1", "", "", "a@x.com", "A", "B"]]), bank, content_hash=DIGEST)
     assert len(result.submissions) == 1
     assert result.problems == ()
 
@@ -345,7 +345,7 @@ def test_blank_rows_in_an_export_are_skipped_silently(bank: Bank) -> None:
 def test_a_forms_row_with_no_identity_is_skipped_with_a_problem(bank: Bank) -> None:
     rows = [["", "", "", "", "", "B"], ["2", "", "", "a@x.com", "A", "B"]]
     sheets = {"Sheet1": frame([["Timestamp", "Email Address", WRAPS], *[[r[0], r[3], r[5]] for r in rows]])}
-    result = parse_sheets(sheets, bank, content_digest=DIGEST)
+    result = parse_sheets(sheets, bank, content_hash=DIGEST)
     assert [s.candidate.email for s in result.submissions] == ["a@x.com"]
     assert "cannot be attributed" in result.problems[0].message
     assert result.problems[0].row == 2
@@ -361,19 +361,19 @@ def test_google_forms_multi_picks_joined_by_commas_are_split_on_option_texts(ban
             [["Timestamp", "Email Address", "Score", MEMORY], ["", "g@x.com", "1 / 2", picks]]
         )
     }
-    result = parse_sheets(sheets, bank, content_digest=DIGEST)
+    result = parse_sheets(sheets, bank, content_hash=DIGEST)
     assert result.source_format is SheetFormat.GOOGLE_FORMS
     assert only(result) == {"pd-memory": ("A", "D")}
 
 
 def test_confidence_columns_in_forms_are_matched_to_topics(bank: Bank) -> None:
     sheets = {"Sheet1": frame([["Timestamp", "Email Address", "Confidence: Identity"], ["", "g@x.com", "4"]])}
-    assert parse_sheets(sheets, bank, content_digest=DIGEST).submissions[0].confidence == (("identity", 4),)
+    assert parse_sheets(sheets, bank, content_hash=DIGEST).submissions[0].confidence == (("identity", 4),)
 
 
 def test_google_export_without_email_or_name_is_rejected_for_want_of_identity(bank: Bank) -> None:
     with pytest.raises(WorkbookRejected, match=r"no candidate identity.*Email column"):
-        parse_sheets({"S": frame([["Timestamp", WRAPS], ["", "B"]])}, bank, content_digest=DIGEST)
+        parse_sheets({"S": frame([["Timestamp", WRAPS], ["", "B"]])}, bank, content_hash=DIGEST)
 
 
 def test_forms_export_matching_no_question_is_rejected(bank: Bank) -> None:
@@ -381,7 +381,7 @@ def test_forms_export_matching_no_question_is_rejected(bank: Bank) -> None:
         parse_sheets(
             {"S": frame([["Timestamp", "Email Address", "Colour?"], ["", "g@x.com", "red"]])},
             bank,
-            content_digest=DIGEST,
+            content_hash=DIGEST,
         )
     assert err.value.problems[0].column == "C"
 
@@ -419,6 +419,6 @@ def test_random_cells_never_raise_anything_but_a_rejection(sheets: dict[str, lis
 
 def _parse_or_rejection(frames: dict[str, pd.DataFrame], bank: Bank) -> ParseResult | WorkbookRejected:
     try:
-        return parse_sheets(frames, bank, content_digest=DIGEST)
+        return parse_sheets(frames, bank, content_hash=DIGEST)
     except WorkbookRejected as rejected:
         return rejected

@@ -38,7 +38,8 @@ def bank() -> Bank:
 
 
 def _raw() -> dict[str, Any]:
-    return json.loads(json.dumps(load_bank().model_dump(mode="json")))
+    raw: dict[str, Any] = json.loads(json.dumps(load_bank().model_dump(mode="json")))
+    return raw
 
 
 def test_bank_identifies_itself_for_results(bank: Bank) -> None:

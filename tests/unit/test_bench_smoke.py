@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from bench.__main__ import BENCHMARKS, main, merge_results
 from bench.measure import Series, StageResult, percentile
-from bench.xlsx import column_letter, write_xlsx
+from bench.xlsx import Cell, column_letter, write_xlsx
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_column_letters_follow_spreadsheet_naming(index: int, letters: str) -> N
 
 
 def test_streamed_workbook_reads_back_identically_in_openpyxl(tmp_path: Path) -> None:
-    rows = [
+    rows: list[list[Cell]] = [
         ["ID", "Start time", "Email", "Answer"],
         [1, datetime(2026, 3, 2, 8, 0, 37), "a@example.com", "Blob & <Queue>"],
         [2, datetime(2026, 3, 2, 8, 1, 14), "b@example.com", None],

@@ -25,5 +25,5 @@ def test_indexing_the_app_imports_no_heavy_library() -> None:
 
 
 def test_the_status_and_report_handlers_never_import_pandas_matplotlib_or_openpyxl() -> None:
-    loaded = _modules_after("import function_app, shared.status, shared.http_results")
+    loaded = _modules_after("import function_app, shared.api_handlers, shared.http_results")
     assert [m for m in ("pandas", "matplotlib", "openpyxl") if m in loaded] == []

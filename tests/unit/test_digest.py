@@ -50,6 +50,24 @@ def test_a_day_with_data_counts_uploads_and_submissions_by_outcome() -> None:
     assert len(digest["names"]) == 1  # type: ignore[arg-type]
 
 
+def test_identical_bytes_uploaded_twice_count_each_candidate_once() -> None:
+    world = World()
+    data = world.stage("first.xlsx", "Ada Lovelace", "Alan Turing")
+    world.stage("second.xlsx", "Ada Lovelace", "Alan Turing", data=data)
+    ingest_blob(world.services, "first.xlsx")
+    ingest_blob(world.services, "second.xlsx")
+    drain(world)
+    digest = _digest(world)
+    counts = digest["counts"]
+    assert isinstance(counts, dict)
+    assert counts["uploads received"] == 2
+    assert counts["uploads graded"] == 2
+    assert counts["submissions graded"] == 2
+    names = digest["names"]
+    assert isinstance(names, list)
+    assert sorted(names) == ["Ada Lovelace", "Alan Turing"]
+
+
 def test_an_empty_day_gives_a_digest_with_zero_counts() -> None:
     world = World()
     digest = _digest(world, date(2026, 1, 1))

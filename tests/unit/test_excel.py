@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from shared.adapters.excel import parse_workbook
+from samples.workbooks import google_forms_export, ms_forms_export, template_workbook, xlsx
+from shared.adapters.workbook_parser import parse_workbook
 from shared.bank import Bank, load_bank
 from shared.errors import WorkbookRejected
 from shared.settings import ParseLimits
 from shared.submission import ParseResult, SheetFormat
-from tests.workbooks import google_forms_export, ms_forms_export, template_workbook, xlsx
 
 LIMITS = ParseLimits()
 ANSWERS: dict[str, str | list[str]] = {

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from shared.bank import Bank, Section
+from shared.errors import GradingError
 from shared.grading import (
-    GradingError,
+    ItemResult,
     ItemStatus,
     SectionResult,
     assemble,
-    grade_item,
     grade_section,
     grade_submission,
     normalise_service,
@@ -42,16 +42,23 @@ def write(item_id: str, text: str) -> Answer:
     return Answer(item_id=item_id, text=text)
 
 
+def graded(bank: Bank, item_id: str, answer: Answer | None) -> ItemResult:
+    """The item's result as production grades it: grade_section over a submission holding this answer."""
+    answers = () if answer is None else (answer,)
+    section = grade_section(submission(*answers), bank.item(item_id).section, bank)
+    return next(r for r in section.items if r.item_id == item_id)
+
+
 def test_single_choice_scores_only_the_key(bank: Bank) -> None:
-    right = grade_item(bank.item("q-gil"), choose("q-gil", "A"))
-    wrong = grade_item(bank.item("q-gil"), choose("q-gil", "B"))
+    right = graded(bank, "q-gil", choose("q-gil", "A"))
+    wrong = graded(bank, "q-gil", choose("q-gil", "B"))
     assert (right.points, right.status) == (1.0, ItemStatus.CORRECT)
     assert (wrong.points, wrong.status) == (0.0, ItemStatus.WRONG)
     assert wrong.key_text == "A) Bytecode execution"
 
 
 def test_single_choice_with_two_picks_scores_nothing(bank: Bank) -> None:
-    result = grade_item(bank.item("q-gil"), choose("q-gil", "A", "B"))
+    result = graded(bank, "q-gil", choose("q-gil", "A", "B"))
     assert result.points == 0.0
     assert "picked several" in result.feedback
 
@@ -70,11 +77,11 @@ def test_single_choice_with_two_picks_scores_nothing(bank: Bank) -> None:
 def test_multiple_choice_wrong_picks_cancel_right_ones(
     bank: Bank, picks: tuple[str, ...], points: float
 ) -> None:
-    assert grade_item(bank.item("q-ctx"), choose("q-ctx", *picks)).points == points
+    assert graded(bank, "q-ctx", choose("q-ctx", *picks)).points == points
 
 
 def test_multiple_choice_feedback_names_wrong_and_missed_options(bank: Bank) -> None:
-    result = grade_item(bank.item("q-ctx"), choose("q-ctx", "A", "C"))
+    result = graded(bank, "q-ctx", choose("q-ctx", "A", "C"))
     assert "wrong pick (C)" in result.feedback
     assert "missed B" in result.feedback
 
@@ -92,41 +99,39 @@ def test_multiple_choice_feedback_names_wrong_and_missed_options(bank: Bank) -> 
     ],
 )
 def test_short_answers_match_aliases_after_normalising(bank: Bank, text: str) -> None:
-    result = grade_item(bank.item("map-lambda"), write("map-lambda", text))
+    result = graded(bank, "map-lambda", write("map-lambda", text))
     assert (result.points, result.needs_review) == (1.0, False)
 
 
 def test_a_typo_is_accepted_and_said_so(bank: Bank) -> None:
-    result = grade_item(bank.item("map-lambda"), write("map-lambda", "Azure Fucntions"))
+    result = graded(bank, "map-lambda", write("map-lambda", "Azure Fucntions"))
     assert "allowing for spelling" in result.feedback
 
 
 def test_a_different_service_scores_nothing(bank: Bank) -> None:
-    result = grade_item(bank.item("map-lambda"), write("map-lambda", "App Service"))
+    result = graded(bank, "map-lambda", write("map-lambda", "App Service"))
     assert (result.points, result.status) == (0.0, ItemStatus.WRONG)
     assert "The answer is Azure Functions" in result.feedback
 
 
 def test_naming_a_right_and_a_wrong_service_earns_half(bank: Bank) -> None:
-    result = grade_item(bank.item("map-lambda"), write("map-lambda", "Functions or App Service"))
+    result = graded(bank, "map-lambda", write("map-lambda", "Functions or App Service"))
     assert (result.points, result.status) == (0.5, ItemStatus.PARTIAL)
     assert "where one is expected" in result.feedback
 
 
 def test_naming_two_accepted_names_earns_full_marks(bank: Bank) -> None:
-    result = grade_item(bank.item("map-lambda"), write("map-lambda", "Azure Functions / Function App"))
+    result = graded(bank, "map-lambda", write("map-lambda", "Azure Functions / Function App"))
     assert result.points == 1.0
 
 
 def test_a_near_miss_is_marked_for_review_without_points(bank: Bank) -> None:
-    result = grade_item(bank.item("map-s3"), write("map-s3", "File Storage"))
+    result = graded(bank, "map-s3", write("map-s3", "File Storage"))
     assert (result.points, result.needs_review) == (0.0, True)
 
 
 def test_an_accepted_name_inside_a_sentence_scores_but_asks_for_review(bank: Bank) -> None:
-    result = grade_item(
-        bank.item("map-s3"), write("map-s3", "I would pick Blob Storage with lifecycle rules")
-    )
+    result = graded(bank, "map-s3", write("map-s3", "I would pick Blob Storage with lifecycle rules"))
     assert (result.points, result.needs_review) == (1.0, True)
 
 
@@ -136,7 +141,7 @@ def test_vendor_prefixes_are_dropped_but_a_lone_word_is_kept() -> None:
 
 
 def test_unanswered_items_say_so_and_show_the_key(bank: Bank) -> None:
-    result = grade_item(bank.item("scn-events"), None)
+    result = graded(bank, "scn-events", None)
     assert result.status is ItemStatus.UNANSWERED
     assert result.points == 0.0
     assert result.missing == (

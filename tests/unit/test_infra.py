@@ -14,7 +14,7 @@ import os
 import re
 import runpy
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,18 +52,18 @@ def bicep_parser() -> BicepParser:
 
 
 @functools.cache
-def parse(path: Path) -> dict[str, Any]:
+def parse(path: Path) -> Mapping[str, Any]:
     """The template as pycep's JSON model (the parser checkov itself uses)."""
-    result: dict[str, Any] = bicep_parser().parse(text=path.read_text(encoding="utf-8"))
+    result: Mapping[str, Any] = bicep_parser().parse(text=path.read_text(encoding="utf-8"))
     return result
 
 
-def module(name: str) -> dict[str, Any]:
+def module(name: str) -> Mapping[str, Any]:
     """A parsed module under infra/modules."""
     return parse(INFRA / "modules" / name)
 
 
-def resources_of_type(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+def resources_of_type(template: Mapping[str, Any], resource_type: str) -> list[dict[str, Any]]:
     """The configuration of every resource of ``resource_type``, looking through conditions and loops."""
     found = []
     for resource in template.get("resources", {}).values():
@@ -191,6 +191,33 @@ def test_app_identity_gets_exactly_its_data_roles() -> None:
         )
         assert role_ids == expected, name
         assert resources_of_type(template, "Microsoft.Authorization/roleAssignments"), name
+
+
+def _scoped_types(name: str) -> set[str]:
+    """The resource types the app identity's role assignments in one module are scoped to."""
+    template = module(name)
+    scoped = set()
+    for assignment in resources_of_type(template, "Microsoft.Authorization/roleAssignments"):
+        target = assignment["scope"]
+        if isinstance(target, dict):  # one element of a resource loop, e.g. tables[i]
+            target = target["operator"]["operands"]["operand_1"]
+        scoped.add(template["resources"][target]["type"])
+    return scoped
+
+
+def test_service_bus_roles_are_granted_on_the_grading_queue_not_the_namespace() -> None:
+    assert _scoped_types("servicebus.bicep") == {"Microsoft.ServiceBus/namespaces/queues"}
+
+
+def test_the_table_role_is_granted_per_table_and_only_host_roles_on_the_account() -> None:
+    template = module("storage.bicep")
+    table_role = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+    assert template["variables"]["tableDataContributor"]["value"] == table_role
+    assert table_role not in template["variables"]["accountRoles"]["value"]
+    assert _scoped_types("storage.bicep") == {
+        "Microsoft.Storage/storageAccounts",
+        "Microsoft.Storage/storageAccounts/tableServices/tables",
+    }
 
 
 def test_no_template_grants_a_control_plane_role() -> None:

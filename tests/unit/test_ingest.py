@@ -1,4 +1,4 @@
-"""Ingest: workbook blob -> upload, submissions and one grading message per submission and section."""
+"""Ingest: workbook blob -> upload, submissions and one grading message per submission."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from shared.records import (
     submission_partition,
     upload_partition,
 )
-from tests.fakes import World
+from tests.fakes import World, drain
 
 
 def test_a_cohort_larger_than_a_transaction_is_recorded_and_sent_whole() -> None:
@@ -32,7 +32,7 @@ def test_a_cohort_larger_than_a_transaction_is_recorded_and_sent_whole() -> None
     assert upload_id is not None
     ids = {json.loads(m.body)["submission_id"] for m in world.sender.sent}
     assert len(ids) == 150
-    assert len(world.sender.sent) == 150 * len(Section)
+    assert len(world.sender.sent) == 150
     summaries = [
         r for r in world.tables.query_partition(upload_partition(upload_id)) if r.row_key != "upload"
     ]
@@ -40,29 +40,17 @@ def test_a_cohort_larger_than_a_transaction_is_recorded_and_sent_whole() -> None
     assert {r.row_key for r in world.tables.query_partition(INFLIGHT_PARTITION)} == ids
 
 
-def test_a_cohort_is_sent_section_by_section_so_graders_hold_different_submissions() -> None:
-    world = World()
-    world.stage("cohort.xlsx", "Ada Lovelace", "Alan Turing", "Grace Hopper")
-    ingest_blob(world.services, "cohort.xlsx")
-    bodies = [json.loads(m.body) for m in world.sender.sent]
-    first_three = bodies[:3]
-    assert len({b["submission_id"] for b in first_three}) == 3
-    assert len({b["section"] for b in first_three}) == 1
-
-
-def test_each_submission_gets_one_message_per_section() -> None:
+def test_each_submission_gets_one_message_for_all_its_sections() -> None:
     world = World()
     world.stage("cohort.xlsx", "Ada Lovelace", "Alan Turing")
     upload_id = ingest_blob(world.services, "cohort.xlsx")
     messages = world.sender.sent
-    assert len(messages) == 2 * len(Section)
+    assert len(messages) == 2
     assert {m.correlation_id for m in messages} == {upload_id}
     bodies = [json.loads(m.body) for m in messages]
-    assert {b["section"] for b in bodies} == {s.value for s in Section}
+    assert all(b["sections"] == [s.value for s in Section] for b in bodies)
     assert len({b["submission_id"] for b in bodies}) == 2
-    assert all(
-        m.message_id == f"{b['submission_id']}:{b['section']}" for m, b in zip(messages, bodies, strict=True)
-    )
+    assert all(m.message_id == f"{b['submission_id']}:all" for m, b in zip(messages, bodies, strict=True))
 
 
 def test_messages_are_sent_in_one_batch_call() -> None:
@@ -79,7 +67,7 @@ def test_the_same_blob_event_twice_records_and_sends_nothing_new() -> None:
     rows_after_first = dict(world.tables.rows)
     second = ingest_blob(world.services, "one.xlsx")
     assert first == second
-    assert len(world.sender.sent) == len(Section)
+    assert len(world.sender.sent) == 1
     assert world.sender.batches == 1
     assert {k: v.properties for k, v in world.tables.rows.items()} == {
         k: v.properties for k, v in rows_after_first.items()
@@ -95,7 +83,7 @@ def test_a_retry_after_a_crash_before_sending_sends_the_messages() -> None:
         ingest_blob(world.services, "one.xlsx")
     assert world.sender.sent == []
     ingest_blob(world.services, "one.xlsx")
-    assert len(world.sender.sent) == len(Section)
+    assert len(world.sender.sent) == 1
 
 
 def test_a_retry_never_resets_progress_already_recorded() -> None:
@@ -111,6 +99,23 @@ def test_a_retry_never_resets_progress_already_recorded() -> None:
     world.tables.upsert(upload_partition(upload_id), UPLOAD_ROW, {**upload.properties, "sent": False})
     ingest_blob(world.services, "one.xlsx")
     assert load_submission(world.tables, submission_id).done == {"quiz"}
+
+
+def test_a_retry_after_grading_finished_brings_back_no_in_flight_marker() -> None:
+    world = World()
+    world.stage("one.xlsx", "Ada Lovelace", "Alan Turing")
+    world.sender.fail_next = TransientServiceError("Service Bus down after the rows were recorded")
+    with pytest.raises(TransientServiceError):
+        ingest_blob(world.services, "one.xlsx")
+    ingest_blob(world.services, "one.xlsx")
+    drain(world)
+    upload_id = ingest_blob(world.services, "one.xlsx")
+    assert upload_id is not None
+    upload = world.tables.get(upload_partition(upload_id), UPLOAD_ROW)
+    # As if the host retried the blob once more after the fan-out had stored its status.
+    world.tables.upsert(upload_partition(upload_id), UPLOAD_ROW, {**upload.properties, "sent": False})
+    ingest_blob(world.services, "one.xlsx")
+    assert world.tables.query_partition(INFLIGHT_PARTITION) == []
 
 
 def test_an_overwritten_blob_is_a_new_upload() -> None:

@@ -14,15 +14,18 @@ from typing import Any
 import pytest
 import yaml
 
+from scripts.python_version import SUPPORTED
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 AZURE_PIPELINES = ROOT / "azure-pipelines.yml"
-SUPPORTED_PYTHONS = {"3.11", "3.12"}
+# The Pythons make accepts (scripts/python_version.py): every one of them is tested.
+SUPPORTED_PYTHONS = {f"{major}.{minor}" for major, minor in SUPPORTED}
 SECRET_MARKERS = re.compile(r"secrets\.|client-secret|clientSecret|password|isSecret|creds:", re.IGNORECASE)
 
 
-def load(path: Path) -> dict[str, Any]:
-    """A YAML document as a mapping."""
+def load(path: Path) -> dict[Any, Any]:
+    """A YAML document as a mapping (keys are whatever YAML reads: the bare key `on` is True)."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(document, dict), f"{path.name} is not a YAML mapping"
     return document
@@ -54,7 +57,7 @@ def runs_test_command(commands: list[str]) -> bool:
     return any(line == command or line.startswith(f"{command} ") for line in commands)
 
 
-def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
     """A workflow's `on:` (PyYAML reads the bare key `on` as True)."""
     value = workflow.get("on", workflow.get(True))
     assert isinstance(value, dict)

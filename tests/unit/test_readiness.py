@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.bank import Bank, Priority
+from shared.errors import CohortError
 from shared.grading import GradedSubmission, grade_submission
 from shared.readiness import (
     Calibration,
-    CohortError,
     Verdict,
     assess,
     calibration_for,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.bank import Concept, Item
-from shared.rubric import NAMED_ONLY_CREDIT, grade_open_answer, stem
+from shared.rubric import NAMED_ONLY_CREDIT, RubricResult, compile_rubric, grade_with_rubric, stem
+from shared.semantic import default_encoder
 from tests.small_bank import small_bank
 
 
@@ -17,6 +18,11 @@ def events() -> tuple[Concept, ...]:
 @pytest.fixture(scope="module")
 def frameworks() -> Item:
     return small_bank().item("iq-frameworks")
+
+
+def grade_open_answer(text: str, concepts: tuple[Concept, ...]) -> RubricResult:
+    """The rubric as production compiles it: with the worker's sentence model."""
+    return grade_with_rubric(text, compile_rubric(concepts, "", default_encoder()))
 
 
 def states(text: str, concepts: tuple[Concept, ...]) -> dict[str, str]:
@@ -59,11 +65,11 @@ def test_entra_id_counts_as_identity(events: tuple[Concept, ...]) -> None:
     )
 
 
-def test_a_misstatement_earns_nothing_for_its_concept(frameworks: Item) -> None:
+def test_a_misstatement_earns_nothing_and_cancels_as_much_that_is_right(frameworks: Item) -> None:
     text = "FastAPI is synchronous while Django is async-first. Django ships an ORM and an admin site."
     found = states(text, frameworks.concepts)
     assert found == {"async": "misstated", "batteries": "explained"}
-    assert grade_open_answer(text, frameworks.concepts).share == 0.5
+    assert grade_open_answer(text, frameworks.concepts).share == 0.0
 
 
 def test_a_negated_misstatement_is_not_a_misstatement(frameworks: Item) -> None:
@@ -91,16 +97,6 @@ def test_stating_a_concept_both_ways_asks_for_review(events: tuple[Concept, ...]
     )
     result = grade_open_answer(text, events)
     assert {v.concept.id: v.state for v in result.verdicts}["idem"] == "misstated"
-    assert result.needs_review
-
-
-def test_a_long_answer_that_matches_little_asks_for_review(events: tuple[Concept, ...]) -> None:
-    text = (
-        "I would put a broker between the shop and the warehouse system, park broken messages aside for an "
-        "operator and make sure replays never double-charge a customer when they happen."
-    )
-    result = grade_open_answer(text, events)
-    assert result.share < 0.4
     assert result.needs_review
 
 

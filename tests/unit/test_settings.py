@@ -49,6 +49,12 @@ def test_easy_auth_flag_accepts_true_and_rejects_nonsense() -> None:
         Settings.from_env({**BASE, "READYCHECK_EASY_AUTH_ENABLED": "maybe"})
 
 
+def test_the_platform_easy_auth_flag_is_read_from_app_service_only() -> None:
+    assert Settings.from_env({**BASE, "WEBSITE_AUTH_ENABLED": "True"}).platform_auth_enabled
+    assert not Settings.from_env({**BASE, "WEBSITE_AUTH_ENABLED": "False"}).platform_auth_enabled
+    assert not Settings.from_env({**BASE, "READYCHECK_EASY_AUTH_ENABLED": "true"}).platform_auth_enabled
+
+
 def test_every_setting_the_app_reads_is_in_the_sample_file() -> None:
     sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
     read: set[str] = set()

@@ -10,6 +10,7 @@ import functools
 import json
 import re
 import runpy
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,9 @@ def bicep_parser() -> BicepParser:
 
 
 @functools.cache
-def parse(path: Path) -> dict[str, Any]:
+def parse(path: Path) -> Mapping[str, Any]:
     """A Bicep file as pycep's JSON model."""
-    result: dict[str, Any] = bicep_parser().parse(text=path.read_text(encoding="utf-8"))
+    result: Mapping[str, Any] = bicep_parser().parse(text=path.read_text(encoding="utf-8"))
     return result
 
 
@@ -75,7 +76,7 @@ def registered_bindings() -> tuple[tuple[str, dict[str, Any]], ...]:
     )
 
 
-def resolve(template: dict[str, Any], value: Any) -> Any:
+def resolve(template: Mapping[str, Any], value: Any) -> Any:
     """A literal value, following a reference to a parameter's default or a variable; None if computed.
 
     pycep gives identifiers and string literals alike as strings, so a string that names a parameter or

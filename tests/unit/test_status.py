@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from shared.access import EVERYONE, Viewer
-from shared.grading_flow import GradingWork, handle_grading_message, record_dead_letter
-from shared.ingest import ingest_blob
-from shared.status import (
+from shared.api_handlers import (
     accept_upload,
     digest_download,
     health,
@@ -17,6 +17,9 @@ from shared.status import (
     upload_by_blob,
     upload_status,
 )
+from shared.errors import AccessDenied
+from shared.grading_flow import GradingWork, handle_grading_message, record_dead_letter
+from shared.ingest import ingest_blob
 from tests.fakes import World, drain
 
 ADA = Viewer(unrestricted=False, emails=frozenset({"ada.lovelace@example.com"}))
@@ -69,14 +72,34 @@ def test_an_upload_with_a_failed_submission_is_partially_graded() -> None:
     assert sorted(s["status"] for s in status["submissions"]) == ["failed", "graded"]
 
 
-def test_an_upload_is_found_by_its_blob_name() -> None:
+def test_an_upload_is_found_by_its_blob_name_and_etag() -> None:
     world = World()
     upload_id, _ = _graded(world, "Ada Lovelace")
-    found = upload_by_blob(world.services, "sheet.xlsx", EVERYONE).json()
+    etag = world.blobs.info(world.settings.answer_sheets_container, "sheet.xlsx").etag
+    found = upload_by_blob(world.services, "sheet.xlsx", etag, EVERYONE).json()
     assert isinstance(found, dict)
     assert found["upload_id"] == upload_id
-    assert upload_by_blob(world.services, "other.xlsx", EVERYONE).status == 404
-    assert upload_by_blob(world.services, "", EVERYONE).status == 400
+    assert len(found["submissions"]) == 1
+    assert upload_by_blob(world.services, "other.xlsx", etag, EVERYONE).status == 404
+    assert upload_by_blob(world.services, "", etag, EVERYONE).status == 400
+
+
+def test_a_guessable_blob_name_alone_reveals_no_ids_to_a_key_holder() -> None:
+    world = World()
+    _graded(world, "Ada Lovelace")
+    for etag in ("", '"0x8DC000000000000"'):
+        hidden = upload_by_blob(world.services, "sheet.xlsx", etag, EVERYONE)
+        assert hidden.status == 404
+        assert b"upload_id" not in hidden.body
+    assert upload_by_blob(world.services, "sheet.xlsx", "", ALAN).status == 404
+
+
+def test_a_reviewer_finds_a_direct_upload_by_blob_name_alone() -> None:
+    world = World()
+    upload_id, _ = _graded(world, "Ada Lovelace")
+    found = upload_by_blob(world.services, "sheet.xlsx", "", REVIEWER).json()
+    assert isinstance(found, dict)
+    assert found["upload_id"] == upload_id
 
 
 def test_unknown_and_malformed_ids_are_404_problem_details() -> None:
@@ -180,6 +203,36 @@ def test_an_uploader_sees_their_upload_before_it_is_parsed() -> None:
     assert upload_status(world.services, upload_id, ALAN).status == 404
 
 
+def test_an_uploader_is_known_by_object_id_not_by_a_mutable_email() -> None:
+    world = World()
+    content = world.stage("ignored.xlsx", "Ada Lovelace")
+    uploader = Viewer(
+        unrestricted=False, object_id="oid-recruiter", emails=frozenset({"recruiter@example.com"})
+    )
+    upload_id = accept_upload(world.services, content, "a.xlsx", uploader).json()["upload_id"]  # type: ignore[index]
+    renamed = Viewer(
+        unrestricted=False, object_id="oid-recruiter", emails=frozenset({"new.name@example.com"})
+    )
+    assert upload_status(world.services, upload_id, renamed).status == 200
+    taken_over = Viewer(
+        unrestricted=False, object_id="oid-other", emails=frozenset({"recruiter@example.com"})
+    )
+    assert upload_status(world.services, upload_id, taken_over).status == 404
+
+
+def test_an_uploader_sees_the_submissions_of_their_own_upload() -> None:
+    world = World()
+    content = world.stage("ignored.xlsx", "Ada Lovelace")
+    uploader = Viewer(unrestricted=False, object_id="oid-recruiter")
+    accepted = accept_upload(world.services, content, "a.xlsx", uploader).json()
+    assert isinstance(accepted, dict)
+    ingest_blob(world.services, accepted["blob"])
+    drain(world)
+    [submission] = upload_status(world.services, accepted["upload_id"], uploader).json()["submissions"]  # type: ignore[index]
+    assert submission_status(world.services, submission["submission_id"], uploader).status == 200
+    assert submission_status(world.services, submission["submission_id"], ALAN).status == 404
+
+
 def test_uploads_reject_empty_oversized_and_non_workbook_bodies() -> None:
     world = World()
     small = dataclasses.replace(world.settings.limits, max_upload_bytes=10)
@@ -203,7 +256,8 @@ def test_digests_are_for_reviewers_and_dates_are_validated() -> None:
     world = World()
     world.blobs.write(world.settings.digests_container, "2026-03-01.docx", b"digest", "x")
     assert digest_download(world.services, "2026-03-01", REVIEWER).status == 200
-    assert digest_download(world.services, "2026-03-01", ADA).status == 403
+    with pytest.raises(AccessDenied, match="digests are for reviewers"):
+        digest_download(world.services, "2026-03-01", ADA)
     assert digest_download(world.services, "2026-03-02", REVIEWER).status == 404
     assert digest_download(world.services, "2026-02-30", REVIEWER).status == 400
     assert digest_download(world.services, "../../x", REVIEWER).status == 400

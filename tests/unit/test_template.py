@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.workbook import Workbook
 
-from shared.__main__ import main
-from shared.adapters.excel import build_template, parse_workbook
+from readycheck_cli.commands import main
+from samples.workbooks import template_workbook
+from shared.adapters.template_writer import build_template
+from shared.adapters.workbook_parser import parse_workbook
 from shared.bank import Bank, Section, load_bank
 from shared.errors import WorkbookRejected
 from shared.settings import ParseLimits
-from tests.workbooks import template_workbook
 
 LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 needs_libreoffice = pytest.mark.skipif(
@@ -98,9 +101,12 @@ def test_question_text_is_protected_and_only_answer_cells_are_editable(
     ws = template[sheet]
     assert ws.protection.sheet
     editable = {
-        cell.column_letter for row in ws.iter_rows(min_row=2) for cell in row if not cell.protection.locked
+        coordinate_from_string(cell.coordinate)[0]
+        for row in ws.iter_rows(min_row=2)
+        for cell in row
+        if not cell.protection.locked
     }
-    assert editable == {ws.cell(row=1, column=ws.max_column).column_letter}
+    assert editable == {get_column_letter(ws.max_column)}
     assert ws["A2"].protection.locked
 
 

@@ -94,3 +94,24 @@ def test_admin_level_needs_the_master_key(keyed_app: RunningHost) -> None:
     url = f"{keyed_app.base_url}/api/secret"
     assert httpx.get(url, headers={"x-functions-key": "fn-key-1"}).status_code == 401
     assert httpx.get(url, headers={"x-functions-key": "master-key"}).text == "admin ok"
+
+
+def test_the_host_status_needs_the_master_key_when_keys_are_configured(keyed_app: RunningHost) -> None:
+    url = f"{keyed_app.base_url}/admin/host/status"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"x-functions-key": "fn-key-1"}).status_code == 401
+    assert httpx.get(url, headers={"x-functions-key": "master-key"}).json()["state"] == "Running"
+
+
+def test_function_metadata_needs_the_master_key_when_keys_are_configured(keyed_app: RunningHost) -> None:
+    url = f"{keyed_app.base_url}/admin/functions"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(f"{url}/echo").status_code == 401
+    assert httpx.get(url, headers={"x-functions-key": "master-key"}).status_code == 200
+
+
+def test_ping_and_the_index_page_answer_without_a_key(keyed_app: RunningHost) -> None:
+    assert httpx.post(f"{keyed_app.base_url}/admin/host/ping").status_code == 200
+    index = httpx.get(f"{keyed_app.base_url}/")
+    assert index.status_code == 200
+    assert "Your Functions 4.0 app is up and running" in index.text

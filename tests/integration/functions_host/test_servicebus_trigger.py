@@ -58,6 +58,14 @@ def _record(blobs: BlobServiceClient, message_id: str) -> dict[str, Any] | None:
         return None
 
 
+def _dead_lettered(emulator: RunningEmulator, message_id: str) -> list[Any]:
+    with (
+        ServiceBusClient.from_connection_string(emulator.connection_string) as client,
+        client.get_queue_receiver("inbound", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as receiver,
+    ):
+        return [m for m in receiver.peek_messages(max_message_count=50) if m.message_id == message_id]
+
+
 def test_every_service_bus_message_property_reaches_the_function(
     servicebus_app: RunningHost, emulator: RunningEmulator, blobs: BlobServiceClient
 ) -> None:
@@ -94,6 +102,18 @@ def test_every_service_bus_message_property_reaches_the_function(
     assert uuid.UUID(record["lock_token"])
 
 
+def test_a_message_sent_without_ttl_carries_the_queues_default_ttl_and_expiry(
+    servicebus_app: RunningHost, emulator: RunningEmulator, blobs: BlobServiceClient
+) -> None:
+    message_id = uuid.uuid4().hex
+    _send(emulator, ServiceBusMessage("plain", message_id=message_id))
+    record = eventually(lambda: _record(blobs, message_id))
+    # The queue keeps the emulator's default DefaultMessageTimeToLive, 14 days, as Service Bus's.
+    assert record["time_to_live"] == timedelta(days=14).total_seconds()
+    enqueued = datetime.fromisoformat(record["enqueued_time_utc"])
+    assert datetime.fromisoformat(record["expires_at_utc"]) - enqueued == timedelta(days=14)
+
+
 def test_messages_run_in_parallel_up_to_max_concurrent_calls(
     servicebus_app: RunningHost, emulator: RunningEmulator, blobs: BlobServiceClient
 ) -> None:
@@ -126,16 +146,21 @@ def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliveries(
     message_id = uuid.uuid4().hex
     _send(emulator, ServiceBusMessage("fail", message_id=message_id))
 
-    def dead_lettered() -> list[Any]:
-        with (
-            ServiceBusClient.from_connection_string(emulator.connection_string) as client,
-            client.get_queue_receiver("inbound", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as receiver,
-        ):
-            return [m for m in receiver.peek_messages(max_message_count=50) if m.message_id == message_id]
-
-    assert len(eventually(dead_lettered, timeout=30)) == 1
+    assert len(eventually(lambda: _dead_lettered(emulator, message_id), timeout=30)) == 1
     failures = [line for line in servicebus_app.log().splitlines() if "(Failed, Id=" in line]
     assert len(failures) == MAX_DELIVERIES
+
+
+def test_a_message_whose_function_kills_the_worker_is_dead_lettered_and_later_messages_run(
+    servicebus_app: RunningHost, emulator: RunningEmulator, blobs: BlobServiceClient
+) -> None:
+    crashing, healthy = uuid.uuid4().hex, uuid.uuid4().hex
+    _send(emulator, ServiceBusMessage("crash", message_id=crashing))
+    assert len(eventually(lambda: _dead_lettered(emulator, crashing), timeout=60)) == 1
+    # Each delivery ended the worker: abandoned, so the delivery count rose to MaxDeliveryCount.
+    assert servicebus_app.log().count("Language worker process 0 exited (exit code 1)") == MAX_DELIVERIES
+    _send(emulator, ServiceBusMessage("after the crashes", message_id=healthy))
+    assert eventually(lambda: _record(blobs, healthy), timeout=30)["body"] == "after the crashes"
 
 
 def test_a_service_bus_output_binding_sends_to_the_queue(

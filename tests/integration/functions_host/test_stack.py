@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -10,8 +12,9 @@ import httpx
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from devstack.processes import ServiceStartError, start_process
-from devstack.stack import ROOT, StackPorts, StackState, down, up
+from devstack.processes import ServiceStartError, free_port, port_is_open, start_process
+from devstack.stack import StackPorts, StackState, down, port_variables, up
+from tests.fixtures.functions_host import READYCHECK_PORTS, ROOT
 from tests.polling import eventually
 
 
@@ -52,7 +55,7 @@ def test_a_taken_port_is_named_with_its_variable(
     with pytest.raises(
         ServiceStartError, match=rf"port {state.ports.blob} \(READYCHECK_HTTP_PORT\) is already in use"
     ):
-        up(ROOT, taken, state_file=tmp_path / "other" / "stack.json")
+        up(ROOT, taken, variables=READYCHECK_PORTS, state_file=tmp_path / "other" / "stack.json")
 
 
 def test_down_stops_exactly_the_recorded_processes(tmp_path: Path) -> None:
@@ -81,8 +84,37 @@ def test_down_stops_exactly_the_recorded_processes(tmp_path: Path) -> None:
         recorded.stop()
 
 
-def test_ports_come_from_environment_variables_and_bad_values_are_named() -> None:
-    ports = StackPorts.from_env({"READYCHECK_HTTP_PORT": "7072"})
+def test_ports_come_from_the_apps_environment_variables_and_bad_values_are_named() -> None:
+    ports = StackPorts.from_env({"READYCHECK_HTTP_PORT": "7072"}, port_variables("READYCHECK"))
     assert (ports.http, ports.blob, ports.servicebus) == (7072, 10000, 5672)
     with pytest.raises(ServiceStartError, match="READYCHECK_QUEUE_PORT must be a TCP port number"):
-        StackPorts.from_env({"READYCHECK_QUEUE_PORT": "queue"})
+        StackPorts.from_env({"READYCHECK_QUEUE_PORT": "queue"}, port_variables("READYCHECK"))
+
+
+def test_without_a_prefix_the_port_variables_are_devstacks_own() -> None:
+    assert StackPorts.from_env({"DEVSTACK_HTTP_PORT": "7073"}).http == 7073
+    assert StackPorts.from_env({"READYCHECK_HTTP_PORT": "7073"}).http == 7071
+
+
+def test_up_after_the_host_died_restarts_only_the_host(tmp_path: Path) -> None:
+    app = Path(__file__).parent / "apps" / "crash_app"
+    ports = StackPorts(
+        http=free_port(), blob=free_port(), queue=free_port(), table=free_port(), servicebus=free_port()
+    )
+    state_file = tmp_path / "stack.json"
+    first = up(app, ports, state_file=state_file)
+    started = list(first.processes)
+    try:
+        os.killpg(first.pids["functions"], signal.SIGKILL)
+        eventually(lambda: not _alive(first.pids["functions"]) and not port_is_open(ports.http))
+        again = up(app, ports, state_file=state_file)
+        started += again.processes
+        assert again.pids["functions"] != first.pids["functions"]
+        assert {n: again.pids[n] for n in ("azurite", "servicebus")} == {
+            n: first.pids[n] for n in ("azurite", "servicebus")
+        }
+        assert httpx.get(f"http://127.0.0.1:{ports.http}/api/end/none", timeout=30).status_code == 200
+    finally:
+        down(state_file)
+        for process in started:
+            process.process.wait(timeout=10)

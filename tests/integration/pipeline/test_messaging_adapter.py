@@ -8,6 +8,7 @@ import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusReceivedMessage
 
 from shared.adapters.messaging import ServiceBusSender
+from shared.errors import TransientServiceError
 from shared.ports import OutgoingMessage
 from tests.fixtures.servicebus import StartEmulator
 
@@ -57,10 +58,12 @@ def test_messages_arrive_with_id_correlation_and_trace_context(client: ServiceBu
     assert received.message_id == "m-1"
     assert received.correlation_id == "upload-1"
     assert str(received) == '{"section": "quiz"}'
+    assert received.application_properties is not None
     properties = {
         k.decode() if isinstance(k, bytes) else k: v for k, v in received.application_properties.items()
     }
     trace = properties["traceparent"]
+    assert isinstance(trace, bytes | str)
     assert (trace.decode() if isinstance(trace, bytes) else trace).startswith("00-aaaa")
 
 
@@ -68,7 +71,7 @@ def test_more_messages_than_fit_one_batch_all_arrive(client: ServiceBusClient) -
     sender = ServiceBusSender(client, "work")
     big = "x" * 60_000
     sender.send([_message(i, big) for i in range(8)])
-    assert sorted(m.message_id for m in _receive_all(client, 8)) == sorted(f"m-{i}" for i in range(8))
+    assert sorted(str(m.message_id) for m in _receive_all(client, 8)) == sorted(f"m-{i}" for i in range(8))
 
 
 def test_a_duplicate_message_id_is_dropped_by_the_broker(client: ServiceBusClient) -> None:
@@ -90,3 +93,17 @@ def test_one_sender_is_reused_across_sends(client: ServiceBusClient) -> None:
 
 def test_a_health_ping_succeeds_against_a_live_queue(client: ServiceBusClient) -> None:
     ServiceBusSender(client, "work").ping()
+
+
+def test_every_health_ping_reaches_the_broker_so_an_outage_is_reported(
+    start_emulator: StartEmulator,
+) -> None:
+    emulator = start_emulator({"work": QUEUE})
+    with ServiceBusClient.from_connection_string(emulator.connection_string, retry_total=0) as sb:
+        sender = ServiceBusSender(sb, "work")
+        sender.ping()
+        emulator.stop()
+        with pytest.raises(TransientServiceError):
+            sender.ping()
+        emulator.start()
+        sender.ping()

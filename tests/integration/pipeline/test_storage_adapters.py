@@ -107,6 +107,31 @@ def test_inserting_together_with_an_existing_row_writes_nothing(tables: AzureTab
     assert [(r.row_key, r.properties["n"]) for r in tables.query_partition("p|1")] == [("taken", 0)]
 
 
+def test_rows_and_a_conditional_merge_are_written_together(tables: AzureTableStore) -> None:
+    etag = tables.upsert("p|1", "submission", {"done_a": False, "payload": "kept"})
+    tables.upsert("p|1", "result|a", {"old": True})
+    new_etag = tables.upsert_all_and_merge(
+        "p|1", [("result|a", {"n": 1}), ("result|b", {"n": 2})], "submission", {"done_a": True}, etag
+    )
+    rows = {r.row_key: r for r in tables.query_partition("p|1")}
+    assert {k: r.properties for k, r in rows.items()} == {
+        "result|a": {"n": 1},
+        "result|b": {"n": 2},
+        "submission": {"done_a": True, "payload": "kept"},
+    }
+    assert rows["submission"].etag == new_etag
+    tables.merge("p|1", "submission", {"done_b": True}, new_etag)  # the returned ETag is the current one
+
+
+def test_a_stale_etag_in_the_transaction_writes_none_of_its_rows(tables: AzureTableStore) -> None:
+    stale = tables.upsert("p|1", "submission", {"done_a": False})
+    tables.merge("p|1", "submission", {"done_b": True}, stale)
+    with pytest.raises(ConcurrencyConflict):
+        tables.upsert_all_and_merge("p|1", [("result|a", {"n": 1})], "submission", {"done_a": True}, stale)
+    rows = tables.query_partition("p|1")
+    assert [(r.row_key, r.properties) for r in rows] == [("submission", {"done_a": False, "done_b": True})]
+
+
 def test_deleting_twice_is_fine(tables: AzureTableStore) -> None:
     tables.upsert("p|1", "row", {"v": 1})
     tables.delete("p|1", "row")

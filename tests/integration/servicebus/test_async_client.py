@@ -14,7 +14,7 @@ from tests.fixtures.servicebus import RunningEmulator
 pytestmark = pytest.mark.integration
 
 
-async def _roundtrip(connection_string: str) -> list[tuple[str, int | None, bytes]]:
+async def _roundtrip(connection_string: str) -> list[tuple[str, int | None, object]]:
     async with ServiceBusClient.from_connection_string(connection_string) as client:
         async with client.get_queue_sender("async-roundtrip") as sender:
             batch = await sender.create_message_batch()
@@ -25,7 +25,7 @@ async def _roundtrip(connection_string: str) -> list[tuple[str, int | None, byte
             got = await receiver.receive_messages(max_message_count=3, max_wait_time=5)
             for message in got:
                 await receiver.complete_message(message)
-    return [(str(m), m.delivery_count, m.application_properties[b"i"]) for m in got]
+    return [(str(m), m.delivery_count, (m.application_properties or {})[b"i"]) for m in got]
 
 
 def test_async_batches_arrive_in_order_with_their_properties(sb: RunningEmulator) -> None:
@@ -44,7 +44,9 @@ async def _settle_every_way(connection_string: str) -> dict[str, object]:
             [again] = await receiver.receive_messages(max_message_count=1, max_wait_time=5)
             await receiver.renew_message_lock(again)
             await receiver.complete_message(again)
-            [deferred] = await receiver.receive_deferred_messages([got["defer"].sequence_number])
+            deferred_number = got["defer"].sequence_number
+            assert deferred_number is not None
+            [deferred] = await receiver.receive_deferred_messages([deferred_number])
             await receiver.complete_message(deferred)
         async with client.get_queue_receiver(
             "async-settle", sub_queue=ServiceBusSubQueue.DEAD_LETTER, max_wait_time=5

@@ -89,8 +89,8 @@ def test_batches_and_lists_arrive_as_separate_messages_in_order(client: ServiceB
         for message in got:
             receiver.complete_message(message)
     assert [str(m) for m in got] == [f"batch-{i}" for i in range(5)] + [f"list-{i}" for i in range(3)]
-    assert [m.application_properties[b"i"] for m in got[:5]] == list(range(5))
-    seqs = [m.sequence_number for m in got]
+    assert [(m.application_properties or {})[b"i"] for m in got[:5]] == list(range(5))
+    seqs = [m.sequence_number for m in got if m.sequence_number is not None]
     assert seqs == sorted(seqs)
     assert len(set(seqs)) == 8
 
@@ -142,6 +142,7 @@ def test_a_dead_lettered_message_keeps_its_reason_and_description(client: Servic
     assert str(dead) == "poison"
     assert (dead.dead_letter_reason, dead.dead_letter_error_description) == ("BadSheet", "row 3: no email")
     assert dead.dead_letter_source == "dead-letter"
+    assert dead.application_properties is not None
     assert dead.application_properties[b"kept"] == b"yes"
 
 
@@ -150,6 +151,7 @@ def test_a_deferred_message_is_only_received_by_its_sequence_number(client: Serv
         sender.send_messages(ServiceBusMessage("later"))
     with client.get_queue_receiver("defer", max_wait_time=5) as receiver:
         [got] = receiver.receive_messages(max_message_count=1, max_wait_time=5)
+        assert got.sequence_number is not None
         receiver.defer_message(got)
         assert receiver.receive_messages(max_message_count=1, max_wait_time=0.5) == []
         [deferred] = receiver.receive_deferred_messages([got.sequence_number])

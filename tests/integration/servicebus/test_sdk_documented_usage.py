@@ -79,9 +79,10 @@ def test_sample_deferral(sb: RunningEmulator) -> None:
         with servicebus_client.get_queue_sender(queue_name=queue_name) as sender:
             sender.send_messages([ServiceBusMessage("Message to be deferred") for _ in range(10)])
         with servicebus_client.get_queue_receiver(queue_name=queue_name, max_wait_time=5) as receiver:
-            deferred_sequenced_numbers = []
+            deferred_sequenced_numbers: list[int] = []
             received_msgs = receiver.receive_messages(max_message_count=10, max_wait_time=5)
             for msg in received_msgs:
+                assert msg.sequence_number is not None
                 deferred_sequenced_numbers.append(msg.sequence_number)
                 receiver.defer_message(msg)
             received_deferred_msg = receiver.receive_deferred_messages(
@@ -90,4 +91,5 @@ def test_sample_deferral(sb: RunningEmulator) -> None:
             for msg in received_deferred_msg:
                 receiver.complete_message(msg)
     assert len(received_deferred_msg) == 10
-    assert sorted(m.sequence_number for m in received_deferred_msg) == sorted(deferred_sequenced_numbers)
+    received_numbers = [m.sequence_number for m in received_deferred_msg if m.sequence_number is not None]
+    assert sorted(received_numbers) == sorted(deferred_sequenced_numbers)

@@ -6,7 +6,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSubQueue
+from azure.servicebus import (
+    ServiceBusClient,
+    ServiceBusMessage,
+    ServiceBusReceivedMessage,
+    ServiceBusSubQueue,
+)
 from azure.servicebus.exceptions import MessageLockLostError
 
 pytestmark = pytest.mark.integration
@@ -119,7 +124,7 @@ def test_a_scheduled_message_is_not_delivered_before_its_time(client: ServiceBus
     with client.get_queue_sender("scheduled") as sender:
         [seq] = sender.schedule_messages(ServiceBusMessage("on time"), due)
         sender.send_messages(ServiceBusMessage("scheduled on send", scheduled_enqueue_time_utc=due))
-    received = []
+    received: list[tuple[ServiceBusReceivedMessage, datetime]] = []
     with client.get_queue_receiver("scheduled", max_wait_time=5) as receiver:
         peeked = receiver.peek_messages(max_message_count=5, sequence_number=seq)
         while len(received) < 2:

@@ -1,6 +1,7 @@
 """A small ordinary v2 app with a Service Bus trigger that records what it receives."""
 
 import json
+import os
 import time
 from datetime import UTC, datetime
 
@@ -16,11 +17,13 @@ def _iso(value: datetime | None) -> str | None:
 @app.service_bus_queue_trigger(arg_name="msg", queue_name="%INBOUND_QUEUE%", connection="Bus")
 @app.blob_output(arg_name="record", path="sb-results/{MessageId}.json", connection="AzureWebJobsStorage")
 def on_message(msg: func.ServiceBusMessage, record: func.Out[str]) -> None:
-    """Record every property of the message; 'fail' always fails, 'sleep:N' works N seconds."""
+    """Record every property; 'fail' always fails, 'crash' ends the worker, 'sleep:N' works N seconds."""
     body = msg.get_body().decode()
     started = datetime.now(UTC)
     if body == "fail":
         raise RuntimeError("this message always fails")
+    if body == "crash":
+        os._exit(1)
     if body.startswith("sleep:"):
         time.sleep(float(body.split(":", 1)[1]))
     record.set(

@@ -13,11 +13,12 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 @app.table_input(
     arg_name="row", table_name="items", partition_key="items", row_key="{id}", connection="Storage"
 )
-def get_item(req: func.HttpRequest, row: str | None) -> func.HttpResponse:
-    """Return the table row whose key is the route's id."""
-    if row is None:
+def get_item(req: func.HttpRequest, row: str) -> func.HttpResponse:
+    """Return the table row whose key is the route's id (the input is an array of at most one)."""
+    rows = json.loads(row)
+    if not rows:
         return func.HttpResponse("not found", status_code=404)
-    return func.HttpResponse(row, mimetype="application/json")
+    return func.HttpResponse(json.dumps(rows[0]), mimetype="application/json")
 
 
 @app.route(route="items/{id}", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -82,7 +83,9 @@ def _attempt(name: str) -> int:
     return _ATTEMPTS[name]
 
 
-@app.blob_trigger(arg_name="blob", path="events/{name}", connection="Storage", source="EventGrid")
+@app.blob_trigger(
+    arg_name="blob", path="events/{name}", connection="Storage", source=func.BlobSource.EVENT_GRID
+)
 @app.blob_output(arg_name="$return", path="event-copies/{name}", connection="Storage")
 def on_event_blob(blob: bytes) -> bytes:
     """Copy blobs delivered by Event Grid."""

@@ -1,9 +1,9 @@
-"""Build test workbooks in code: a filled-in template, a Microsoft Forms and a Google Forms export.
+"""Build workbooks in code: a filled-in template, a Microsoft Forms and a Google Forms export.
 
 Answers are given per item id: a choice key ("B") or a list of keys (["A", "C"]) for choice
 items, text for short and open answers. A choice value that is not a key of the item is
 written as it is, so tests can write unrecognised answers. Keep these signatures stable:
-the grading, pipeline and benchmark tests build their inputs with them.
+the samples (samples/build.py), the benchmarks (bench/) and the tests build their inputs with them.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import io
 import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from shared.adapters.excel import build_template, column_letter
-from shared.answer_sheet import (
+from shared.adapters.template_writer import build_template
+from shared.adapters.workbook_reader import column_letter
+from shared.answer_sheets.layout import (
     CANDIDATE_FIELDS,
     HEADER_ANSWER,
     HEADER_CONFIDENCE,
@@ -25,6 +27,9 @@ from shared.answer_sheet import (
 )
 from shared.bank import Bank, Item, ItemKind
 from shared.submission import Candidate
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 AnswerValue = str | list[str]
 
@@ -44,6 +49,9 @@ MS_FORMS_HEADERS = {
     "feedback": "Quiz feedback",
 }
 _BASE_TIME = datetime(2026, 11, 20, 9, 0, 0)
+# Every zip entry and document date is this fixed time, so the same workbook always has the same bytes
+# (samples/ is committed: a rebuild that changes nothing must show no git diff).
+_ZIP_TIME = (2026, 11, 20, 9, 0, 0)
 
 
 def template_workbook(
@@ -70,7 +78,7 @@ def template_workbook(
             answer_col = header.index(HEADER_ANSWER) + 1
             for row in range(2, ws.max_row + 1):
                 item_id = ws.cell(row=row, column=1).value
-                if item_id in remaining:
+                if isinstance(item_id, str) and item_id in remaining:
                     ws.cell(row=row, column=answer_col, value=_template_answer(remaining.pop(item_id)))
         if HEADER_TOPIC_ID in header and HEADER_CONFIDENCE in header:
             rating_col = header.index(HEADER_CONFIDENCE) + 1
@@ -80,9 +88,7 @@ def template_workbook(
                     ws.cell(row=row, column=rating_col, value=confidence[str(topic_id)])
     if remaining:
         raise KeyError(f"items not in the template: {sorted(remaining)}")
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return _reproducible(workbook)
 
 
 def ms_forms_export(
@@ -115,7 +121,7 @@ def ms_forms_export(
             extra = [f"Points - {item.prompt}", f"Feedback - {item.prompt}"]
             header += extra[::-1] if index % 2 else extra
     header += [f"Confidence: {bank.topic(t).name}" for t in topics]
-    table: list[list[object]] = [header]
+    table: list[Sequence[object]] = [header]
     for number, row in enumerate(rows, start=1):
         done = row.get("completion") or _BASE_TIME + timedelta(minutes=number)
         assert isinstance(done, datetime)
@@ -157,7 +163,7 @@ def google_forms_export(
     header: list[str] = ["Timestamp", "Email Address"] + (["Score"] if score else [])
     header += [item.prompt for item in questions]
     header += [f"Confidence: {bank.topic(t).name}" for t in topics]
-    table: list[list[object]] = [header]
+    table: list[Sequence[object]] = [header]
     for number, row in enumerate(rows, start=1):
         line: list[object] = [
             row.get("timestamp") or _BASE_TIME + timedelta(minutes=number),
@@ -234,16 +240,38 @@ def _xlsx(sheets: Mapping[str, Sequence[Sequence[object]]]) -> bytes:
         for n in range(1, len(names) + 1)
     )
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES.format(sheets=overrides))
-        archive.writestr("_rels/.rels", _ROOT_RELS)
-        archive.writestr("xl/workbook.xml", workbook)
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(_entry("[Content_Types].xml"), _CONTENT_TYPES.format(sheets=overrides))
+        archive.writestr(_entry("_rels/.rels"), _ROOT_RELS)
+        archive.writestr(_entry("xl/workbook.xml"), workbook)
         archive.writestr(
-            "xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{package}">{rels}</Relationships>'
+            _entry("xl/_rels/workbook.xml.rels"), f'<Relationships xmlns="{package}">{rels}</Relationships>'
         )
-        archive.writestr("xl/styles.xml", _STYLES)
+        archive.writestr(_entry("xl/styles.xml"), _STYLES)
         for n, name in enumerate(names, start=1):
-            archive.writestr(f"xl/worksheets/sheet{n}.xml", _sheet_xml(main, sheets[name]))
+            archive.writestr(_entry(f"xl/worksheets/sheet{n}.xml"), _sheet_xml(main, sheets[name]))
+    return out.getvalue()
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def _reproducible(workbook: Workbook) -> bytes:
+    """Save as openpyxl does, minus its save-time stamps (document dates, zip entry times)."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    # save_workbook would set "modified" to now; ExcelWriter writes the properties as they are.
+    workbook.properties.created = workbook.properties.modified = _BASE_TIME
+    saved = io.BytesIO()
+    with zipfile.ZipFile(saved, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(workbook, archive).write_data()
+    out = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            target.writestr(_entry(info.filename), source.read(info))
     return out.getvalue()
 
 

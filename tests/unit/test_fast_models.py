@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.submission import (
-    Answer,
-    Candidate,
-    SheetFormat,
-    Submission,
-    construct_validated,
-    validated_constructor,
-)
+from shared.answer_sheets.fast_models import construct_validated, validated_constructor
+from shared.submission import Answer, Candidate, SheetFormat, Submission
 
 ANSWER = {"item_id": "q1", "choices": ("A", "C"), "text": "", "sheet": "Quiz", "row": 7, "column": "D"}
 
@@ -28,7 +22,7 @@ def test_validated_constructor_builds_frozen_equal_models() -> None:
     fast = new_answer(dict(ANSWER))
     assert fast == Answer.model_validate(ANSWER)
     with pytest.raises(ValueError, match="frozen"):
-        fast.text = "changed"  # type: ignore[misc]
+        fast.text = "changed"
 
 
 def test_fast_models_nest_and_serialise_like_validated_ones() -> None:

@@ -1,5 +1,8 @@
 """The offline grader: one workbook in, one report per candidate and ``summary.json`` out.
 
+It drives the same :class:`~shared.ports.GradingEngine` as the Functions app (parse, grade each
+section, finish), so an offline report is the report the pipeline would render.
+
 Exit status: 0 everything graded cleanly, 1 graded but some submissions (or the file) had
 problems, which are listed, 2 the file was rejected. Messages are plain, never tracebacks.
 """
@@ -7,14 +10,18 @@ problems, which are listed, 2 the file was rejected. Messages are plain, never t
 from __future__ import annotations
 
 import json
-import os
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from shared.bank import Section, load_bank
 from shared.errors import Problem, ReadyCheckError, WorkbookRejected
+from shared.grading import ItemResult, SectionResult, assemble
+from shared.ports import GradingEngine
+from shared.settings import Connection, ParseLimits, ReadinessBands, Settings
 from shared.submission import Submission
 
 # Above this many candidates the grader reports progress and verdict counts, not every name.
@@ -30,25 +37,63 @@ def report_name(submission: Submission) -> str:
     return f"{slug}-{submission.submission_key[:8]}.docx"
 
 
-def grade_workbook(path: Path, out_dir: Path, stream: TextIO, *, list_limit: int = LIST_LIMIT) -> int:
-    """Grade every submission in a workbook into reports and summary.json; returns the exit status."""
-    from shared.adapters.docx_report import render_report
-    from shared.adapters.excel import parse_workbook
-    from shared.bank import load_bank
-    from shared.grading import grade_submission
-    from shared.readiness import assess
-    from shared.report import build_report
-    from shared.settings import ParseLimits, ReadinessBands
+def item_summary(result: ItemResult) -> dict[str, object]:
+    """One item's result as a recruiter's tools load it: points, status, review and the evidence."""
+    return {
+        "item_id": result.item_id,
+        "points": result.points,
+        "max_points": result.max_points,
+        "status": result.status.value,
+        "needs_review": result.needs_review,
+        "review_reason": result.review_reason,
+        "credited": [
+            {"concept": e.concept, "credit": e.state, "quote": e.quote}
+            for e in result.evidence
+            if e.state != "misstated"
+        ],
+        "misstatements": [
+            {"concept": e.concept, "quote": e.quote} for e in result.evidence if e.state == "misstated"
+        ],
+    }
 
-    bank = load_bank()
-    bands = ReadinessBands.from_env(os.environ)
+
+def offline_settings(env: Mapping[str, str]) -> Settings:
+    """The app's settings for grading without Azure: parse limits and verdict bands from ``env``.
+
+    The offline grader talks to no service, so neither connection is required or configured.
+    """
+    return Settings(
+        storage=Connection(name="READYCHECK_STORAGE"),
+        servicebus=Connection(name="READYCHECK_SERVICEBUS"),
+        limits=ParseLimits.from_env(env),
+        bands=ReadinessBands.from_env(env),
+    )
+
+
+def grade_workbook(
+    path: Path,
+    out_dir: Path,
+    stream: TextIO,
+    settings: Settings,
+    *,
+    engine: GradingEngine | None = None,
+    list_limit: int = LIST_LIMIT,
+) -> int:
+    """Grade every submission in a workbook into reports and summary.json; returns the exit status.
+
+    ``engine`` defaults to the app's own (:class:`~shared.adapters.core_engine.CoreEngine`).
+    """
+    from shared.adapters.core_engine import CoreEngine
+
+    engine = engine or CoreEngine(settings)
+    bank, bands = load_bank(), settings.bands
     try:
         data = path.read_bytes()
     except OSError as err:
         print(f"error: cannot read {path}: {err.strerror or err}", file=stream)
         return 2
     try:
-        parsed = parse_workbook(data, bank, ParseLimits.from_env(os.environ), source_name=path.name)
+        parsed = engine.parse(data, path.name)
     except WorkbookRejected as err:
         print(f"error: {path} was rejected: {err.message}", file=stream)
         for problem in err.problems:
@@ -77,20 +122,24 @@ def grade_workbook(path: Path, out_dir: Path, stream: TextIO, *, list_limit: int
             "problems": [str(p) for p in submission.problems],
         }
         try:
-            graded = grade_submission(submission, bank)
-            readiness = assess(graded, bank, bands)
+            section_results = [engine.grade(submission, section) for section in Section]
+            finished = engine.finish(submission, section_results)
+            items = assemble(
+                submission, [SectionResult.model_validate_json(r) for r in section_results], bank
+            ).items
             name = report_name(submission)
-            (out_dir / name).write_bytes(render_report(build_report(submission, graded, readiness, bank)))
+            (out_dir / name).write_bytes(finished.report)
         except ReadyCheckError as err:
             failed += 1
             entry["problems"] = [*entry["problems"], f"not graded: {err}"]
             candidates.append(entry)
             continue
         entry.update(
-            overall=readiness.overall,
-            areas={a.area.value: a.percent for a in readiness.areas},
-            verdict=readiness.verdict.value,
-            needs_review=[r.item_id for r in graded.items if r.needs_review],
+            overall=finished.scores.percent,
+            areas=dict(finished.scores.areas),
+            verdict=finished.scores.verdict,
+            needs_review=[r.item_id for r in items if r.needs_review],
+            items=[item_summary(r) for r in items],
             report=name,
         )
         candidates.append(entry)

@@ -6,24 +6,28 @@ see a submission gets the same 404 as for an unknown id, so ids cannot be probed
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import date
 
+from shared import api_models as api
 from shared.access import Viewer
-from shared.errors import NotFound, ReadyCheckError
+from shared.errors import AccessDenied, NotFound, ReadyCheckError
 from shared.grading_flow import DOCX_CONTENT_TYPE, parse_submission, report_blob_name
-from shared.http_results import HttpResult, json_result, problem
-from shared.ingest import http_blob_name, record_received, safe_file_name
+from shared.http_results import HttpResult, model_result, problem
+from shared.ingest import http_blob_name, record_received, safe_file_name, upload_id_for
 from shared.ports import Services, StoredEntity
 from shared.records import (
+    UPLOAD_ROW,
     SubmissionRecord,
     SubmissionStatus,
     blob_partition,
     find_upload,
     load_submission,
     problems_from,
+    upload_partition,
     upload_state,
 )
 
@@ -31,6 +35,11 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ZIP_MAGIC = b"PK\x03\x04"
+
+
+def valid_id(text: str) -> bool:
+    """True when the text has the shape of an upload or submission id (32 hex digits)."""
+    return _ID.match(text) is not None
 
 
 def not_found(what: str) -> HttpResult:
@@ -52,11 +61,13 @@ def upload_status(services: Services, upload_id: str, viewer: Viewer) -> HttpRes
     except NotFound:
         return not_found("upload")
     upload, summaries = rows[0], rows[1:]
-    visible = [s for s in summaries if viewer.may_see(str(s.properties.get("email", "")))]
     uploader = str(upload.properties.get("uploaded_by", ""))
-    if not visible and not viewer.may_see_digests and uploader not in viewer.emails:
+    visible = [s for s in summaries if viewer.may_see(str(s.properties.get("email", "")), uploader)]
+    if not visible and not viewer.may_see_digests and not viewer.uploaded(uploader):
         return not_found("upload")
-    return json_result(200, _upload_body(upload_id, upload, summaries, visible))
+    return model_result(
+        200, api.UploadStatusBody.model_validate(_upload_body(upload_id, upload, summaries, visible))
+    )
 
 
 def _upload_body(
@@ -88,15 +99,27 @@ def _summary(row: StoredEntity) -> dict[str, object]:
     }
 
 
-def upload_by_blob(services: Services, blob_name: str, viewer: Viewer) -> HttpResult:
-    """``GET /api/uploads?blob=NAME``: the latest upload of a blob put straight into storage."""
+def upload_by_blob(services: Services, blob_name: str, etag: str, viewer: Viewer) -> HttpResult:
+    """``GET /api/uploads?blob=NAME&etag=ETAG``: the latest upload of a blob put straight into storage.
+
+    A blob name can be guessed, so it proves nothing: only a reviewer, or a caller who gives the ETag
+    storage returned when the blob was written, learns the upload's ids. Anyone else gets the 404 of
+    an unknown blob, so names cannot be probed either.
+    """
     if not blob_name:
-        return problem(400, "Bad Request", "give the blob name as ?blob=<name under answer-sheets>")
+        return problem(
+            400,
+            "Bad Request",
+            "give the blob name and its ETag as ?blob=<name under answer-sheets>&etag=<etag>",
+        )
     try:
         index = services.tables.get(blob_partition(blob_name), "blob")
     except NotFound:
         return not_found("upload")
-    return upload_status(services, str(index.properties["upload_id"]), viewer)
+    upload_id = str(index.properties["upload_id"])
+    if not viewer.reviewer and not hmac.compare_digest(upload_id_for(blob_name, etag), upload_id):
+        return not_found("upload")
+    return upload_status(services, upload_id, viewer)
 
 
 def _visible_submission(services: Services, submission_id: str, viewer: Viewer) -> SubmissionRecord | None:
@@ -105,9 +128,12 @@ def _visible_submission(services: Services, submission_id: str, viewer: Viewer) 
         return None
     try:
         record = load_submission(services.tables, submission_id)
+        if viewer.may_see(record.email):
+            return record
+        upload = services.tables.get(upload_partition(record.upload_id), UPLOAD_ROW)
     except NotFound:
         return None
-    return record if viewer.may_see(record.email) else None
+    return record if viewer.uploaded(str(upload.properties.get("uploaded_by", ""))) else None
 
 
 def submission_status(services: Services, submission_id: str, viewer: Viewer) -> HttpResult:
@@ -115,17 +141,17 @@ def submission_status(services: Services, submission_id: str, viewer: Viewer) ->
     record = _visible_submission(services, submission_id, viewer)
     if record is None:
         return not_found("submission")
-    return json_result(
+    return model_result(
         200,
-        {
-            "submission_id": submission_id,
-            "upload_id": record.upload_id,
-            "status": record.status.value,
-            "sections_done": sorted(record.done),
-            "scores": record.scores,
-            "reason": record.reason,
-            "report_url": report_url(submission_id) if record.status is SubmissionStatus.GRADED else None,
-        },
+        api.SubmissionStatusBody(
+            submission_id=submission_id,
+            upload_id=record.upload_id,
+            status=record.status.value,
+            sections_done=sorted(record.done),
+            scores=api.Scores.model_validate(record.scores) if record.scores is not None else None,
+            reason=record.reason,
+            report_url=report_url(submission_id) if record.status is SubmissionStatus.GRADED else None,
+        ),
     )
 
 
@@ -138,10 +164,10 @@ def report_download(
         return not_found("submission")
     retry = str(services.settings.report_retry_after_seconds)
     if record.status is SubmissionStatus.GRADING:
-        return HttpResult(
+        return model_result(
             202,
-            json.dumps({"submission_id": submission_id, "status": record.status.value}).encode(),
-            headers={"Retry-After": retry, "Location": report_url(submission_id)},
+            api.ReportPending(submission_id=submission_id, status=record.status.value),
+            {"Retry-After": retry, "Location": report_url(submission_id)},
         )
     if record.status is SubmissionStatus.FAILED:
         return problem(
@@ -178,7 +204,7 @@ def digest_download(services: Services, day: str, viewer: Viewer) -> HttpResult:
     if isinstance(parsed, HttpResult):
         return parsed
     if not viewer.may_see_digests:
-        return problem(403, "Forbidden", "digests are for reviewers")
+        raise AccessDenied("digests are for reviewers")
     try:
         data = services.blobs.read(services.settings.digests_container, f"{day}.docx")
     except NotFound:
@@ -214,9 +240,9 @@ def accept_upload(services: Services, data: bytes, filename: str, viewer: Viewer
     info = services.blobs.write(services.settings.answer_sheets_container, blob_name, data, XLSX_CONTENT_TYPE)
     upload_id = record_received(services, blob_name, info.etag, uploaded_by=viewer.identity)
     status_url = f"/api/uploads/{upload_id}"
-    return json_result(
+    return model_result(
         202,
-        {"upload_id": upload_id, "status_url": status_url, "blob": blob_name},
+        api.UploadAccepted(upload_id=upload_id, status_url=status_url, blob=blob_name),
         {"Location": status_url, "Retry-After": str(services.settings.report_retry_after_seconds)},
     )
 
@@ -232,6 +258,6 @@ def health(checks: Mapping[str, Callable[[], None]]) -> HttpResult:
         else:
             results[name] = "ok"
     healthy = all(v == "ok" for v in results.values())
-    return json_result(
-        200 if healthy else 503, {"status": "ok" if healthy else "degraded", "checks": results}
+    return model_result(
+        200 if healthy else 503, api.Health(status="ok" if healthy else "degraded", checks=results)
     )

@@ -1,4 +1,4 @@
-"""The core's command line: ``python -m shared template|grade``.
+"""ReadyCheck's command line: ``readycheck template|grade`` (also ``python -m readycheck_cli``).
 
 Exit status: 0 success, 1 graded with problems, 2 rejected or bad usage. Errors are
 plain messages, never tracebacks.
@@ -7,6 +7,7 @@ plain messages, never tracebacks.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -14,25 +15,25 @@ from shared.errors import ReadyCheckError
 
 
 def _template(args: argparse.Namespace) -> int:
-    from shared.adapters.excel import build_template
-    from shared.bank import load_bank
+    from readycheck_cli.offline_grader import offline_settings
+    from shared.adapters.core_engine import CoreEngine
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(build_template(load_bank()))
+    out.write_bytes(CoreEngine(offline_settings(os.environ)).template())
     print(f"wrote blank answer sheet to {out}")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from shared.offline_grader import grade_workbook
+    from readycheck_cli.offline_grader import grade_workbook, offline_settings
 
-    return grade_workbook(Path(args.workbook), Path(args.out), stream=sys.stderr)
+    return grade_workbook(Path(args.workbook), Path(args.out), sys.stderr, offline_settings(os.environ))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m shared", description=__doc__)
+    parser = argparse.ArgumentParser(prog="readycheck", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     template = commands.add_parser("template", help="write the blank answer-sheet workbook")
     template.add_argument("--out", default="answer-sheet-template.xlsx", help="where to write it")
@@ -50,7 +51,3 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"error: {err.strerror or err}: {err.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
