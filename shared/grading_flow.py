@@ -200,7 +200,9 @@ def complete_submission(
     # Before the status moves: a redelivery after a crash here finds the submission unfinished.
     record_attempt(services.tables, record, finished)
     scores = provisional_scores(finished.scores.to_dict(), routed)
-    graded = _transition(services, record, SubmissionStatus.GRADED, scores=scores)
+    # A stored report means the grading finished: that supersedes a failure recorded meanwhile
+    # (a dead letter of an earlier delivery, the sweeper's limit), so status and report agree.
+    graded = _transition(services, record, SubmissionStatus.GRADED, scores=scores, supersedes=_UNGRADED)
     instruments = telemetry.instruments()
     instruments.submissions_graded.add(1)
     instruments.report_size.record(len(finished.report))
@@ -211,6 +213,7 @@ def complete_submission(
     publish(services, graded)
 
 
+_UNGRADED = frozenset({SubmissionStatus.GRADING, SubmissionStatus.FAILED})
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -226,10 +229,11 @@ def _transition(
     *,
     scores: dict[str, object] | None = None,
     reason: str = "",
+    supersedes: frozenset[SubmissionStatus] = frozenset({SubmissionStatus.GRADING}),
 ) -> SubmissionRecord:
-    """Move a grading submission to a final status; a submission already final stays as it is."""
+    """Move a submission in one of ``supersedes`` (by default: grading) to a final status; others stay."""
     for _ in range(_MAX_CONFLICT_RETRIES):
-        if record.status is not SubmissionStatus.GRADING:
+        if record.status not in supersedes:
             return record
         updated = replace(record, status=status, scores=scores, reason=reason)
         # A merge of the changed properties: the stored answers need not travel again.
@@ -282,11 +286,24 @@ DEAD_LETTER_PARTITION = "deadletter"
 def record_dead_letter(
     services: Services, body: str | bytes, message_id: str, reason: str, description: str
 ) -> None:
-    """A dead-lettered grading message: its submission ends ``failed``; the message is kept for replay."""
+    """A dead-lettered grading message: its submission ends ``failed``; the message is kept for replay.
+
+    When every result is already stored only the report was missing (the store failed after the
+    last transaction, say): the submission is completed here instead, so nothing graded is lost.
+    """
     try:
         work = GradingWork.from_json(body)
     except InvalidMessage:
         telemetry.event("malformed dead-lettered message dropped", message_id=message_id)
+        return
+    try:
+        record = load_submission(services.tables, work.submission_id)
+    except NotFound:
+        telemetry.event("dead letter for unknown submission ignored", submission_id=work.submission_id)
+        return
+    if record.status is SubmissionStatus.GRADING and record.complete:
+        complete_submission(services, record, telemetry.trace_headers())
+        telemetry.event("dead letter completed its submission", submission_id=work.submission_id)
         return
     what = "sections" if len(work.sections) > 1 else "section"
     names = ", ".join(s.value for s in work.sections)

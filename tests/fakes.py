@@ -127,12 +127,13 @@ class FakeTables:
 
 
 class FakeBlobs:
-    """Blobs in a dict; ETags change on every write."""
+    """Blobs in a dict; ETags change on every write; ``after_write`` lets a test inject a race."""
 
     def __init__(self) -> None:
         self.blobs: dict[tuple[str, str], tuple[bytes, str, str]] = {}
         self.writes: list[tuple[str, str]] = []
         self.fail_writes = False
+        self.after_write: Callable[[str, str], None] | None = None
 
     def info(self, container: str, name: str) -> BlobInfo:
         try:
@@ -153,6 +154,9 @@ class FakeBlobs:
         etag = f'"0x{next(_etags):X}"'
         self.blobs[(container, name)] = (data, etag, content_type)
         self.writes.append((container, name))
+        if self.after_write is not None:
+            hook, self.after_write = self.after_write, None
+            hook(container, name)
         return BlobInfo(len(data), etag, content_type)
 
 

@@ -15,11 +15,13 @@ import pytest
 from shared.bank import Section
 from shared.errors import InvalidMessage
 from shared.grading_flow import (
+    DEAD_LETTER_PARTITION,
     GradingOutcome,
     GradingWork,
     handle_grading_message,
     parse_submission,
     record_dead_letter,
+    record_failure,
     replay_dead_letters,
     report_blob_name,
     sweep_stuck,
@@ -294,6 +296,51 @@ def test_a_dead_letter_after_grading_leaves_the_submission_graded() -> None:
     drain(world)
     record_dead_letter(world.services, works[0].to_json(), "m1", "late", "")
     assert load_submission(world.tables, works[0].submission_id).status is SubmissionStatus.GRADED
+
+
+def test_a_dead_letter_of_a_submission_with_every_result_stored_completes_it() -> None:
+    world = World()
+    [work] = _ingested(world, "Ada Lovelace")
+    world.blobs.fail_writes = True
+    for _ in range(5):
+        with pytest.raises(RuntimeError):
+            handle_grading_message(world.services, work, {})
+    world.blobs.fail_writes = False
+    record_dead_letter(world.services, work.to_json(), "m1", "MaxDeliveryCountExceeded", "tried 5 times")
+    record = load_submission(world.tables, work.submission_id)
+    assert record.status is SubmissionStatus.GRADED
+    assert record.reason == ""
+    assert _reports(world) == [report_blob_name(work.submission_id)]
+    assert world.tables.query_partition(DEAD_LETTER_PARTITION) == []
+
+
+def test_a_dead_letter_that_cannot_complete_its_submission_raises_for_redelivery() -> None:
+    world = World()
+    [work] = _ingested(world, "Ada Lovelace")
+    world.blobs.fail_writes = True
+    with pytest.raises(RuntimeError):
+        handle_grading_message(world.services, work, {})
+    with pytest.raises(RuntimeError):
+        record_dead_letter(world.services, work.to_json(), "m1", "MaxDeliveryCountExceeded", "")
+    assert load_submission(world.tables, work.submission_id).status is SubmissionStatus.GRADING
+
+
+def test_a_report_stored_after_a_recorded_failure_makes_the_submission_graded() -> None:
+    world = World()
+    [work] = _ingested(world, "Ada Lovelace")
+
+    def fail_meanwhile(container: str, name: str) -> None:
+        # An earlier delivery's dead letter lands while this one is storing the report.
+        record_failure(world.services, work.submission_id, "could not be graded: MaxDeliveryCountExceeded")
+
+    world.blobs.after_write = fail_meanwhile
+    assert handle_grading_message(world.services, work, {}) is GradingOutcome.REPORT_RENDERED
+    record = load_submission(world.tables, work.submission_id)
+    assert record.status is SubmissionStatus.GRADED
+    assert record.reason == ""
+    summary = world.tables.get(upload_partition(work.upload_id), summary_row(work.submission_id))
+    assert summary.properties["status"] == "graded"
+    assert summary.properties["reason"] == ""
 
 
 def test_a_section_that_always_fails_raises_so_the_broker_can_retry() -> None:
