@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.split_validity import batch_of
 from shared.bank import Bank, load_bank
 from shared.grading import grade_section
 from shared.submission import Answer, Candidate, SheetFormat, Submission
@@ -35,6 +36,7 @@ class Graded:
     item_id: str
     kind: str
     adversarial: bool
+    batch: int
     hand: int
     machine: int
     routed: bool
@@ -122,6 +124,7 @@ def grade_rows(rows: Iterable[dict[str, object]], bank: Bank) -> list[Graded]:
                 item_id=item.id,
                 kind=str(row["kind"]),
                 adversarial=bool(row["adversarial"]),
+                batch=batch_of(row),
                 hand=int(str(row["grade"])),
                 machine=machine_grade(found.points, found.max_points),
                 routed=found.needs_review,
@@ -144,8 +147,11 @@ def measure(bank: Bank | None = None, folder: Path = VALIDITY_DIR) -> dict[str, 
     source = bank or load_bank()
     held = grade_rows(load_split("holdout", folder), source)
     tune = grade_rows(load_split("tune", folder), source)
+    batches = sorted({r.batch for r in held})
     return {
         "holdout": _as_dict(agreement(held)),
+        # Later batches were written after earlier held-out figures had been seen: reported apart.
+        "holdout_by_batch": {str(b): _as_dict(agreement([r for r in held if r.batch == b])) for b in batches},
         "all": _as_dict(agreement(held + tune)),
         "holdout_by_kind": {k: _as_dict(v) for k, v in by_kind(held).items()},
         "all_by_kind": {k: _as_dict(v) for k, v in by_kind(held + tune).items()},
@@ -172,6 +178,8 @@ def _table(title: str, overall: dict[str, float | int], kinds: dict[str, dict[st
         f"adjacent {overall['adjacent']:.0%}  critical errors not routed {overall['critical_unrouted']:.1%} "
     )
     head += f"({overall['critical_unrouted_count']})  review rate {overall['review_rate']:.0%}"
+    if not kinds:
+        return head
     lines = [head, f"  {'kind':<22}{'n':>4}{'hand':>7}{'machine':>9}{'exact':>7}{'crit':>6}{'review':>8}"]
     for kind, a in kinds.items():
         lines.append(
@@ -201,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     figures = measure()
     print(_table("Held-out split", figures["holdout"], figures["holdout_by_kind"]))  # type: ignore[arg-type]
+    for batch, overall in figures["holdout_by_batch"].items():  # type: ignore[attr-defined]
+        print(_table(f"Held-out, batch {batch}", overall, {}))
     print()
     print(_table("All answers", figures["all"], figures["all_by_kind"]))  # type: ignore[arg-type]
     if args.json:

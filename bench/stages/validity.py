@@ -33,6 +33,15 @@ def run(ctx: Context) -> StageResult:
     ]
     for s in series:
         s.note = f"n={int(held['count'] if s.name.startswith('held-out') else every['count'])}"
+    batches: dict[str, dict[str, float]] = figures["holdout_by_batch"]  # type: ignore[assignment]
+    for batch, values in batches.items():
+        for name, key, unit in (
+            ("quadratic weighted kappa", "qwk", "kappa"),
+            ("critical errors not routed", "critical_unrouted", "share"),
+        ):
+            one = Series(f"held-out batch {batch} {name}", [float(values[key])], unit=unit)
+            one.note = f"n={int(values['count'])}"
+            series.append(one)
     return StageResult(
         stage=STAGE,
         series=series,

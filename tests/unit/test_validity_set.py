@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from bench.validity import agreement, load_split, machine_grade, quadratic_weighted_kappa
+from scripts.split_validity import batch_of
 from shared.bank import ItemKind, load_bank
 
 
@@ -32,12 +33,12 @@ def test_every_open_item_has_enough_hand_graded_answers(rows: dict[str, list[dic
         assert str(row["answer"]).strip(), row["id"]
 
 
-def test_the_split_follows_its_rule_and_holds_out_a_third_of_each_item(
+def test_the_split_follows_its_rule_and_holds_out_a_third_of_each_item_in_each_batch(
     rows: dict[str, list[dict[str, object]]],
 ) -> None:
-    by_item: dict[str, list[str]] = defaultdict(list)
+    by_item: dict[tuple[int, str], list[str]] = defaultdict(list)
     for row in rows["tune"] + rows["holdout"]:
-        by_item[str(row["item_id"])].append(str(row["id"]))
+        by_item[(batch_of(row), str(row["item_id"]))].append(str(row["id"]))
     held = {str(r["id"]) for r in rows["holdout"]}
     for ids in by_item.values():
         ordered = sorted(ids, key=lambda i: hashlib.sha256(f"readycheck-validity:{i}".encode()).hexdigest())
@@ -72,7 +73,7 @@ def test_critical_errors_count_only_answers_not_routed() -> None:
     from bench.validity import Graded
 
     def row(hand: int, machine: int, routed: bool) -> Graded:
-        return Graded("x", "i", "k", False, hand, machine, routed, "")
+        return Graded("x", "i", "k", False, 1, hand, machine, routed, "")
 
     figures = agreement([row(0, 3, False), row(0, 3, True), row(2, 3, False), row(4, 4, False)])
     assert figures.critical_unrouted_count == 1
