@@ -54,6 +54,7 @@ ATTRIBUTE_GAP = 1
 WRONG_CLAIM_PENALTY = 1.0
 # Denying or misstating an essential concept caps the answer at this share.
 ESSENTIAL_CAP = 0.25
+CAPPED_PENALTY = 0.75
 # Semantic reading: a sentence this close to a concept's plain-words description says it ...
 PARAPHRASE_FULL = 0.62
 # ... this close, says it in part ...
@@ -79,6 +80,11 @@ _NEGATION_WORDS = (
     "instead",
     "nothing",
     "none",
+    "nobody",
+    # A name brought in as the thing turned down: "rather than the old OpenCensus exporter".
+    "than",
+    "rather",
+    "unlike",
 )
 # Words that wave a practice away rather than merely leave it out.
 _DISMISSAL_WORDS = (
@@ -97,8 +103,39 @@ _DISMISSAL_WORDS = (
     "disable",
     "drop",
     "bypass",
+    "ignore",
+    "wasted",
+    "waste",
+    "unneeded",
+    "superfluous",
 )
 _NEEDED_WORDS = ("need", "needed", "required", "necessary", "worth", "important", "matter", "bother")
+# Verbs of taking a practice up: a negation just before one rejects what follows ("never use
+# bindings", "what I never do is propagate correlation ids"), which is a dismissal, not a remark.
+_ADOPTION_WORDS = (
+    "use",
+    "uses",
+    "using",
+    "rely",
+    "adopt",
+    "add",
+    "enable",
+    "introduce",
+    "implement",
+    "propagate",
+    "apply",
+    "include",
+    "configure",
+    "choose",
+    "pick",
+    "split",
+)
+# How many words a rejecting negation may stand before its verb ("never do is propagate").
+ADOPTION_REACH = 3
+# How far after a thing its avoider may come ("two-phase commit across services is something I avoid").
+AVOIDED_REACH = 8
+# Who avoids a thing after naming it ("two-phase commit is something I avoid", "should be avoided").
+_AVOIDERS = ("i", "we", "you", "should", "must", "be", "to")
 # Words that join buzzwords without explaining anything; a comma is kept as a word so that
 # a negation does not reach across it ("no secrets, managed identity").
 _FILLER_WORDS = ("and", "or", "plus", "also", "etc", "e", "g", "i", "use", "using", ",")
@@ -161,6 +198,12 @@ _NEEDED = frozenset(stem(w) for w in _NEEDED_WORDS)
 _FILLER = frozenset(stem(w) for w in _FILLER_WORDS)
 _SHARED = frozenset(stem(w) for w in _SHARED_WORDS)
 _CONTRAST = frozenset(stem(w) for w in _CONTRAST_WORDS)
+_ADOPTION = frozenset(stem(w) for w in _ADOPTION_WORDS)
+_AVOID = stem("avoid")
+_CLAUSE_STOPS = frozenset(
+    {",", *(stem(w) for w in ("than", "unlike", "instead", "versus", "vs", "over", "rather"))}
+)
+_AVOIDING = frozenset(stem(w) for w in _AVOIDERS)
 _PREPOSITIONS = frozenset({"from", "in", "at", "by", "via", "into", "through", "on"})
 # Words that carry no content of their own: a sentence of only these and the question's words says nothing.
 _FUNCTION_WORDS = frozenset(
@@ -298,6 +341,8 @@ class Rubric:
     fuzzy_words: dict[str, tuple[str, ...]]
     total_weight: float
     claims: tuple[_ClaimPlan, ...]
+    # Per concept, the words it uses itself (label, synonyms, plain-words descriptions).
+    own_words: tuple[frozenset[str], ...]
     prompt_words: frozenset[str]
     encoder: SentenceEncoder | None
     # One row per plain-words description.
@@ -362,6 +407,10 @@ def compile_rubric(
         fuzzy_words={prefix: tuple(group) for prefix, group in fuzzy.items()},
         total_weight=sum(c.weight for c in concepts),
         claims=claims,
+        own_words=tuple(
+            frozenset(w for text in (c.label, *c.synonyms, *c.paraphrases) for w in tokens(text))
+            for c in concepts
+        ),
         prompt_words=frozenset(tokens(prompt)),
         encoder=encoder,
         meanings=meanings,
@@ -437,9 +486,54 @@ def _exact(words: Sequence[str]) -> tuple[set[str], ...]:
     return tuple({w} for w in words)
 
 
-def _denial(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str]) -> str:
-    """ "dismissed", "negated" or "" for a phrase found at ``span`` in a sentence."""
+def _affirmed(sentence: Sequence[str]) -> Sequence[str]:
+    """The sentence with its double negatives blanked: "nobody forgets", "never skip" affirm."""
+    if _DISMISSALS.isdisjoint(sentence):
+        return sentence
+    words = list(sentence)
+    for index, word in enumerate(sentence):
+        if word in _DISMISSALS:
+            negations = [i for i in range(max(0, index - 2), index) if words[i] in _NEGATIONS]
+            if negations:
+                for i in (*negations, index):
+                    words[i] = ""
+    return words
+
+
+def _rejected(sentence: Sequence[str], start: int) -> bool:
+    """Whether a rejecting verb ("never use", "don't add") governs the words from ``start`` on.
+
+    It reaches back along its clause only: a comma, a contrast or a second verb ends it, so
+    "don't use secrets in code, use Key Vault" rejects the secrets and not the vault.
+    """
+    for index in range(start - 1, max(-1, start - 1 - DISMISSAL_LIST_REACH), -1):
+        word = sentence[index]
+        if word in _CLAUSE_STOPS:
+            return False
+        if word in _ADOPTION:
+            return any(w in _NEGATIONS for w in sentence[max(0, index - ADOPTION_REACH) : index])
+    return False
+
+
+def _avoided(sentence: Sequence[str], end: int) -> bool:
+    """ "... is something I avoid", "... should be avoided": the words before are turned down."""
+    after = sentence[end : end + AVOIDED_REACH]
+    if "," in after:
+        after = after[: after.index(",")]
+    return any(w == _AVOID and _AVOIDING.intersection(after[max(0, i - 2) : i]) for i, w in enumerate(after))
+
+
+def _denial(
+    sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str], own: frozenset[str] = frozenset()
+) -> str:
+    """ "dismissed", "negated" or "" for a phrase found at ``span`` in a sentence.
+
+    ``own`` is the concept's own vocabulary: a word it uses itself ("bindings are optional")
+    does not dismiss it.
+    """
     start, end = span
+    sentence = _affirmed(sentence)
+    dismissals = _DISMISSALS - own if own else _DISMISSALS
     before = sentence[max(0, start - NEGATION_REACH) : start]
     if "," in before:
         before = before[len(before) - before[::-1].index(",") :]
@@ -448,7 +542,7 @@ def _denial(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str
     after = sentence[end : end + DISMISSAL_REACH]
     if "," in after:
         after = after[: after.index(",")]
-    if any(w in _DISMISSALS for w in (*before, *after)):
+    if any(w in dismissals for w in (*before, *after)):
         return "dismissed"
     if any(w in _NEGATIONS for w in after) and any(w in _NEEDED for w in after):
         return "dismissed"
@@ -456,9 +550,9 @@ def _denial(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str
     reach = sentence[max(0, start - DISMISSAL_LIST_REACH) : start]
     if any(w in _NEEDED for w in reach) and any(w in _NEGATIONS for w in reach):
         return "dismissed"
-    if any(w in _DISMISSALS for w in reach):
+    if any(w in dismissals for w in reach) or _rejected(sentence, start):
         return "dismissed"
-    if any(word in _NEGATIONS for word in (*before, *inside)):
+    if any(word in _NEGATIONS for word in (*before, *inside)) or _avoided(sentence, end):
         return "negated"
     return ""
 
@@ -478,6 +572,7 @@ def _lexical_hits(
     synonyms: list[_Present],
     text: Sequence[Sentence],
     restated: Sequence[bool],
+    own: frozenset[str],
 ) -> None:
     for index, sentence in enumerate(text):
         words = sentence.words
@@ -494,7 +589,7 @@ def _lexical_hits(
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
                 if any(s[0] < span[1] and span[0] < s[1] for s in wrong):
                     continue
-                denial = _denial(words, span, phrase.words)
+                denial = _denial(words, span, phrase.words, own)
                 if denial:
                     hits.denied.append((index, denial))
                 else:
@@ -522,7 +617,8 @@ def _owner(
     """The subject an attribute is said of.
 
     "secrets from Key Vault": a name right after the attribute and a preposition owns it;
-    otherwise the nearest name before the attribute in its clause, else earlier in the sentence.
+    otherwise the nearest name before the attribute in its clause, then the first after it in
+    its clause ("service to service use client credentials"), else earlier in the sentence.
     """
     follow = words[span[1] : span[1] + 2]
     if follow and follow[0] in _PREPOSITIONS:
@@ -530,10 +626,14 @@ def _owner(
         if after:
             return after[0]
     start = max((i + 1 for i in range(span[0]) if words[i] == ","), default=0)
+    end = next((i for i in range(span[1], len(words)) if words[i] == ","), len(words))
     before = [m for m in mentions if m[1] <= span[0]]
     in_clause = [m for m in before if m[0] >= start]
     if in_clause:
         return in_clause[-1]
+    later = [m for m in mentions if span[1] <= m[0] and m[1] <= end]
+    if later:
+        return later[0]
     return before[-1] if before else None
 
 
@@ -553,7 +653,7 @@ def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: Sequence[Sentence]
                     owner = _owner(words, mentions, span)
                     if owner is None:
                         continue
-                    denial = _denial(words, span, attribute)
+                    denial = _denial(words, span, attribute, rubric.own_words[claim.concept])
                     found = hits.setdefault(claim.concept, _Hits([], [], []))
                     if owner[2] and not denial:
                         found.positive.append((index, span))
@@ -722,7 +822,8 @@ def _read(text: str, rubric: Rubric) -> _Reading:
     hits: dict[int, _Hits] = {}
     restated = tuple(_restates_question(s, rubric) for s in parsed)
     for index, (misstatements, synonyms) in present.items():
-        _lexical_hits(hits.setdefault(index, _Hits([], [], [])), misstatements, synonyms, parsed, restated)
+        found = hits.setdefault(index, _Hits([], [], []))
+        _lexical_hits(found, misstatements, synonyms, parsed, restated, rubric.own_words[index])
     _claim_hits(hits, rubric, parsed)
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
@@ -801,9 +902,13 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
             doubts.append((f"{concept.label} may be explained in other words", swing))
         else:
             verdicts.append(ConceptVerdict(concept, 0.0, "missing"))
-    share = max(0.0, earned - WRONG_CLAIM_PENALTY * wrong) / total
     if capped:
-        share = min(share, ESSENTIAL_CAP)
+        # The cap is most of the punishment for denying what is essential: what else is right still
+        # counts up to it (an examiner's 1 of 4), charged half the penalty, so names wrapped around
+        # a wrong claim still fall below an answer that explains the rest.
+        share = min(max(0.0, earned - CAPPED_PENALTY * wrong) / total, ESSENTIAL_CAP)
+    else:
+        share = max(0.0, earned - WRONG_CLAIM_PENALTY * wrong) / total
     # One wrong claim against much that is right is the reading most worth a second look; two or
     # more wrong claims agree with each other.
     if len(wrong_concepts) == 1:

@@ -131,6 +131,77 @@ def test_advice_that_contains_a_negation_is_not_a_dismissal() -> None:
     assert state(result, "retries") == "explained"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Never use retries in real projects: the broker redelivers on its own, so handlers stay simple.",
+        "What I never do is propagate retries between services, each one fails on its own.",
+        "Retries are something you can ignore in practice because the host removes failed messages.",
+    ],
+)
+def test_rejecting_or_ignoring_an_essential_practice_is_a_dismissal(text: str) -> None:
+    result = grade(text + " Orders go on a queue so the web tier never waits.", RETRIES, QUEUE)
+    assert state(result, "retries") == "dismissed"
+    assert result.share <= ESSENTIAL_CAP
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We check the consumers so nobody forgets retries with backoff before the message is parked.",
+        "Never skip retries with backoff: a consumer that gives up at once loses orders.",
+        "Retries with backoff are not optional for a consumer that talks to a flaky partner API.",
+    ],
+)
+def test_a_negated_dismissal_affirms_the_practice(text: str) -> None:
+    assert state(grade(text, RETRIES), "retries") == "explained"
+
+
+def test_a_rejection_stops_at_its_clause() -> None:
+    result = grade(
+        "Don't use connection strings in code, use Key Vault for the secrets of every service.", SECRETS
+    )
+    assert state(result, "secrets") == "explained"
+
+
+def test_a_word_the_concept_uses_itself_does_not_dismiss_it() -> None:
+    bindings = Concept(
+        id="bindings",
+        label="Bindings are optional declarative connections, zero or more",
+        weight=1.0,
+        synonyms=("bindings",),
+    )
+    result = grade(
+        "Bindings are optional, zero or more per function, declared next to the trigger.", bindings
+    )
+    assert state(result, "bindings") != "dismissed"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shared tables across services are something I avoid, each service owns its store.",
+        "Application Insights through the distro rather than shared tables that every team writes to.",
+    ],
+)
+def test_a_misstatement_the_answer_turns_down_is_not_held_against_it(text: str) -> None:
+    owned = Concept(
+        id="owned",
+        label="Each service owns its data",
+        weight=1.0,
+        synonyms=("owns its store",),
+        misstatements=("shared tables",),
+    )
+    assert state(grade(text, owned), "owned") != "misstated"
+
+
+def test_an_attribute_takes_the_name_later_in_its_own_clause_before_an_earlier_clause() -> None:
+    result = grade(
+        "Settings live in App Insights dashboards, secrets stay in Key Vault behind identity.", SECRETS
+    )
+    assert state(result, "secrets") == "explained"
+
+
 def test_plain_words_earn_a_concept_through_its_description() -> None:
     text = "The web tier hands each job to a waiting line that the workers drain at their own pace."
     result = grade(text, QUEUE)
