@@ -67,7 +67,7 @@ COPY_SIMILARITY = 0.9
 COPY_OVERLAP = 0.75
 # Routing: an answer goes to a reviewer when the readings in doubt could move its 0-4 grade
 # by this much between them.
-REVIEW_SWING = 0.5
+REVIEW_SWING = 0.6
 
 _NEGATION_WORDS = (
     "not",
