@@ -54,7 +54,6 @@ ATTRIBUTE_GAP = 1
 WRONG_CLAIM_PENALTY = 1.0
 # Denying or misstating an essential concept caps the answer at this share.
 ESSENTIAL_CAP = 0.25
-CAPPED_PENALTY = 0.75
 # Semantic reading: a sentence this close to a concept's plain-words description says it ...
 PARAPHRASE_FULL = 0.62
 # ... this close, says it in part ...
@@ -903,10 +902,9 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
         else:
             verdicts.append(ConceptVerdict(concept, 0.0, "missing"))
     if capped:
-        # The cap is most of the punishment for denying what is essential: what else is right still
-        # counts up to it (an examiner's 1 of 4), charged half the penalty, so names wrapped around
-        # a wrong claim still fall below an answer that explains the rest.
-        share = min(max(0.0, earned - CAPPED_PENALTY * wrong) / total, ESSENTIAL_CAP)
+        # The cap is the punishment for denying what is essential; what else is right still counts
+        # up to it (an examiner's 1 of 4), so the wrong claim is not charged twice.
+        share = min(earned / total, ESSENTIAL_CAP)
     else:
         share = max(0.0, earned - WRONG_CLAIM_PENALTY * wrong) / total
     # One wrong claim against much that is right is the reading most worth a second look; two or
