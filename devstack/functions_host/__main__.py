@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings, host_section = load_app_settings(app_dir, dict(args.setting), os.environ)
-        options = load_host_options(app_dir)
+        options = load_host_options(app_dir, settings)
         # Functions read their settings from the environment, as in Azure.
         os.environ.update(settings)
         configure_logging(options)

@@ -104,36 +104,87 @@ class HostOptions:
 
     def log_level(self, category: str) -> str:
         """The configured level for a category (``Function.<name>``, ``Host.Results`` ...)."""
-        parts = category.split(".")
+        # Categories match without case, as in the host's logging configuration.
+        levels = {k.lower(): v for k, v in self.log_levels.items()}
+        parts = category.lower().split(".")
         for end in range(len(parts), 0, -1):
-            level = self.log_levels.get(".".join(parts[:end]))
+            level = levels.get(".".join(parts[:end]))
             if level is not None:
                 return level
-        return self.log_levels.get("default", "Information")
+        return levels.get("default", "Information")
+
+
+class _AnyCase(dict[str, Any]):
+    """A host.json object whose keys match without case, as the host's configuration reads them."""
+
+    def __init__(self, node: Mapping[str, Any]) -> None:
+        super().__init__((str(k).lower(), v) for k, v in node.items())
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(str(key).lower())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value under ``key`` in any case."""
+        return super().get(key.lower(), default)
 
 
 def _section(document: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
     node: Any = document
     for key in keys:
-        node = node.get(key, {}) if isinstance(node, Mapping) else {}
-    return node if isinstance(node, Mapping) else {}
+        node = _AnyCase(node).get(key, {}) if isinstance(node, Mapping) else {}
+    return _AnyCase(node) if isinstance(node, Mapping) else {}
 
 
-def load_host_options(app_dir: Path) -> HostOptions:
-    """Read host.json; a missing file means the defaults, a malformed one is an error."""
+# An app setting ``AzureFunctionsJobHost__extensions__serviceBus__prefetchCount`` overrides that
+# host.json value, as on Azure (keys compared without case, like .NET configuration).
+HOST_OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
+
+
+def load_host_options(app_dir: Path, settings: Mapping[str, str] | None = None) -> HostOptions:
+    """Read host.json with the app settings' overrides; no file means the defaults, a bad one an error."""
     path = app_dir / "host.json"
-    if not path.exists():
-        return HostOptions()
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise HostConfigError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
-    if str(document.get("version", "")) != "2.0":
-        raise HostConfigError(f"{path}: 'version' must be \"2.0\"")
+    document: dict[str, Any] = {"version": "2.0"}
+    if path.exists():
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise HostConfigError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
+        if str(document.get("version", "")) != "2.0":
+            raise HostConfigError(f"{path}: 'version' must be \"2.0\"")
+    overridden = [k for k in settings or {} if k.lower().startswith(HOST_OVERRIDE_PREFIX.lower())]
+    for key in overridden:
+        _override(document, key[len(HOST_OVERRIDE_PREFIX) :].split("__"), (settings or {})[key])
     try:
         return _host_options(document)
     except (TypeError, ValueError, HostConfigError) as err:
-        raise HostConfigError(f"{path}: {err}") from None
+        where = f"{path} with {', '.join(sorted(overridden))}" if overridden else str(path)
+        raise HostConfigError(f"{where}: {err}") from None
+
+
+def _override(document: dict[str, Any], keys: list[str], value: str) -> None:
+    """Set ``value`` at the path ``keys``, matching existing keys without case."""
+    node = document
+    for depth, key in enumerate(keys):
+        name = next((k for k in node if k.lower() == key.lower()), key)
+        if depth == len(keys) - 1:
+            node[name] = value
+            return
+        child = node.get(name)
+        if not isinstance(child, dict):
+            child = node[name] = {}
+        node = child
+
+
+def _flag(value: object) -> bool:
+    """A host.json boolean, also as the string an app setting gives ("true"/"false")."""
+    if isinstance(value, str):
+        if value.strip().lower() not in ("true", "false"):
+            raise ValueError(f"{value!r} is not true or false")
+        return value.strip().lower() == "true"
+    return bool(value)
 
 
 def _host_options(document: Mapping[str, Any]) -> HostOptions:
@@ -153,7 +204,7 @@ def _host_options(document: Mapping[str, Any]) -> HostOptions:
         log_levels={str(k): str(v) for k, v in _section(document, "logging", "logLevel").items()},
         service_bus=ServiceBusOptions(
             max_concurrent_calls=int(sb.get("maxConcurrentCalls", sb_defaults.max_concurrent_calls)),
-            auto_complete_messages=bool(sb.get("autoCompleteMessages", sb_defaults.auto_complete_messages)),
+            auto_complete_messages=_flag(sb.get("autoCompleteMessages", sb_defaults.auto_complete_messages)),
             max_auto_lock_renewal=parse_timespan(str(sb["maxAutoLockRenewalDuration"]))
             if "maxAutoLockRenewalDuration" in sb
             else sb_defaults.max_auto_lock_renewal,

@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        configure_logging(load_host_options(args.app_dir))
+        # The host started this worker with the app settings in its environment.
+        configure_logging(load_host_options(args.app_dir, os.environ))
         os.chdir(args.app_dir)
         asyncio.run(serve(args.app_dir, args.fd))
     except HostConfigError as err:

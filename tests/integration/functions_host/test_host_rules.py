@@ -153,6 +153,29 @@ def test_host_json_options_are_read_and_bad_values_located(tmp_path: Path) -> No
         load_host_options(tmp_path)
 
 
+def test_app_settings_override_host_json_like_azure(tmp_path: Path) -> None:
+    document = {"version": "2.0", "extensions": {"serviceBus": {"maxConcurrentCalls": 3, "prefetchCount": 1}}}
+    (tmp_path / "host.json").write_text(json.dumps(document))
+    settings = {
+        "AzureFunctionsJobHost__extensions__servicebus__maxConcurrentCalls": "7",
+        "AzureFunctionsJobHost__extensions__serviceBus__autoCompleteMessages": "false",
+        "AzureFunctionsJobHost__functionTimeout": "00:00:30",
+        "AzureFunctionsJobHost__logging__logLevel__Function.noisy": "Warning",
+        "OtherSetting": "1",
+    }
+    options = load_host_options(tmp_path, settings)
+    assert options.service_bus.max_concurrent_calls == 7
+    assert options.service_bus.prefetch_count == 1
+    assert options.service_bus.auto_complete_messages is False
+    assert options.function_timeout == timedelta(seconds=30)
+    assert options.log_level("Function.noisy") == "Warning"
+    (tmp_path / "host.json").unlink()
+    assert load_host_options(tmp_path, settings).service_bus.max_concurrent_calls == 7
+    bad = {"AzureFunctionsJobHost__extensions__serviceBus__autoCompleteMessages": "sometimes"}
+    with pytest.raises(HostConfigError, match=r"autoCompleteMessages.*'sometimes' is not true or false"):
+        load_host_options(tmp_path, bad)
+
+
 def test_connections_fall_back_to_the_azurewebjobs_prefix_and_development_storage() -> None:
     assert connection_value({"AzureWebJobsStore": "x=1"}, "Store") == "x=1"
     assert connection_value({"AzureWebJobsStorage": "UseDevelopmentStorage=true"}, "") == DEVELOPMENT_STORAGE
