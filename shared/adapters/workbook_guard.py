@@ -46,10 +46,19 @@ _TAMPERED = "refused as a damaged or tampered file; save it again as .xlsx from 
 
 @dataclass(frozen=True, slots=True)
 class CheckedWorkbook:
-    """An upload that passed the guards: its verified parts and a clean zip of exactly those bytes."""
+    """An upload that passed the guards: its verified parts, from which clean zips are built."""
 
     parts: Mapping[str, bytes]
-    clean_zip: bytes
+
+    @property
+    def clean_zip(self) -> bytes:
+        """A clean zip of exactly the verified parts, for a reader."""
+        return self.rebuilt({})
+
+    def rebuilt(self, replacing: Mapping[str, bytes | None]) -> bytes:
+        """A clean zip of the verified parts, some replaced (None leaves one out), for a reader."""
+        parts = {name: replacing.get(name, content) for name, content in self.parts.items()}
+        return _rebuilt({name: content for name, content in parts.items() if content is not None})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +92,7 @@ def check_workbook(data: bytes, limits: ParseLimits) -> CheckedWorkbook:
                 "need; refused as a possible XML bomb"
             )
         parts[info.filename] = content
-    return CheckedWorkbook(parts=parts, clean_zip=_rebuilt(parts))
+    return CheckedWorkbook(parts=parts)
 
 
 def _check_file(data: bytes, limits: ParseLimits) -> None:

@@ -1,0 +1,745 @@
+"""Plain sheet XML read in bulk: every tag found in a few vectorised passes, strings taken straight to Arrow.
+
+Calamine (through fastexcel) builds a Rust value and then a string for every cell, one at a time,
+after parsing the whole shared-strings table. Sheets as Excel, Microsoft Forms and most exporters
+write them have a plain form: ``<row r="7">`` elements of ``<c r="B7" s="1" t="s">`` cells, each
+holding one ``<v>`` or one inline ``<is><t>``. For that form this module finds every tag of the
+verified XML at once (NumPy over the bytes), checks their sequence against the few shapes the form
+allows, and reads shared and inline strings into Arrow, decoding the XML as calamine does. The other
+valued cells (numbers, dates, booleans, errors) are still converted by calamine, each distinct
+(style, type, text) once, from a one-column sheet of just those cells (:func:`mini_sheet`), so their
+text is calamine's by construction. XML outside the plain form raises :class:`NotPlain`, and the
+workbook is then read by calamine whole.
+
+``tests/unit/test_plain_sheets.py`` pins what this reads to what calamine reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from shared.adapters.sheet_extent import column_letter
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from numpy.typing import NDArray
+    from pandas import DataFrame
+
+    Ints = NDArray[np.int64]
+    Flags = NDArray[np.bool_]
+    Bytes = NDArray[np.uint8]
+
+
+class NotPlain(Exception):
+    """The XML is outside the plain form this module reads: calamine reads the workbook instead."""
+
+
+# Token kinds: what follows each "<" of the region read.
+(
+    _ROW,
+    _ROW_SELF,
+    _ROW_END,
+    _CELL,
+    _CELL_SELF,
+    _CELL_END,
+    _V,
+    _V_END,
+    _IS,
+    _IS_END,
+    _T,
+    _T_KEPT,
+    _T_END,
+    _SI,
+    _SI_SELF,
+    _SI_END,
+    _OTHER,
+    _START,
+    _STOP,
+) = range(19)
+_KINDS = 19
+# Each kind's tag as it must be spelled (cell and row tags only up to their reference).
+_TAGS: dict[int, bytes] = {
+    _ROW: b'<row r="',
+    _ROW_END: b"</row>",
+    _CELL: b'<c r="',
+    _CELL_END: b"</c>",
+    _V: b"<v>",
+    _V_END: b"</v>",
+    _IS: b"<is>",
+    _IS_END: b"</is>",
+    _T: b"<t>",
+    _T_KEPT: b'<t xml:space="preserve">',
+    _T_END: b"</t>",
+    _SI: b"<si>",
+    _SI_SELF: b"<si/>",
+    _SI_END: b"</si>",
+}
+# Which kinds may follow which, in a sheet's <sheetData> and in the shared-strings table.
+_SHEET_GRAMMAR = {
+    _START: (_ROW, _ROW_SELF, _STOP),
+    _ROW: (_CELL, _CELL_SELF, _ROW_END),
+    _ROW_SELF: (_ROW, _ROW_SELF, _STOP),
+    _ROW_END: (_ROW, _ROW_SELF, _STOP),
+    _CELL: (_V, _IS, _CELL_END),
+    _CELL_SELF: (_CELL, _CELL_SELF, _ROW_END),
+    _CELL_END: (_CELL, _CELL_SELF, _ROW_END),
+    _V: (_V_END,),
+    _V_END: (_CELL_END,),
+    _IS: (_T, _T_KEPT, _IS_END),
+    _T: (_T_END,),
+    _T_KEPT: (_T_END,),
+    _T_END: (_IS_END,),
+    _IS_END: (_CELL_END,),
+}
+_STRINGS_GRAMMAR = {
+    _START: (_SI, _SI_SELF, _STOP),
+    _SI: (_T, _T_KEPT, _SI_END),
+    _SI_SELF: (_SI, _SI_SELF, _STOP),
+    _SI_END: (_SI, _SI_SELF, _STOP),
+    _T: (_T_END,),
+    _T_KEPT: (_T_END,),
+    _T_END: (_SI_END,),
+}
+
+# Cell types (the ``t`` attribute) as calamine tells them apart.
+_NO_TYPE, _SHARED, _NUMBER, _BOOL, _ERROR, _DATE, _FORMULA_TEXT, _INLINE, _IS_TYPE = range(9)
+_TYPE_NAMES = {
+    _SHARED: b"s",
+    _NUMBER: b"n",
+    _BOOL: b"b",
+    _ERROR: b"e",
+    _DATE: b"d",
+    _FORMULA_TEXT: b"str",
+    _INLINE: b"inlineStr",
+    _IS_TYPE: b"is",
+}
+_TYPE_CODES = 9
+_STYLE_CODES = 100_001  # style indices of up to 5 digits, and "none"
+
+_SPACES = b" \t\n\r"
+# What may precede the first cell: an XML declaration and tags without prefixes, "<" or ">" inside.
+_SHEET_PROLOG = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:<\?xml(?P<declaration>[^<>]*)\?>)?"
+    rb"(?P<tags>(?>\s*</?(?!sheetData\b)[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*|/)?>)*)\s*<sheetData>"
+)
+_STRINGS_PROLOG = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:<\?xml(?P<declaration>[^<>]*)\?>)?\s*<sst(?P<attributes>\s[^<>]*)?>"
+)
+_ENCODING = re.compile(rb"""\bencoding\s*=\s*["']([^"']*)["']""")
+_DIMENSION_TAG = re.compile(rb"<dimension\b[^<>]*>")
+_PLAIN_DIMENSION = re.compile(rb'<dimension ref="[A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?"\s*/?>')
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_ENTITY = re.compile(r"&(lt|gt|amp|quot|apos);")
+_STRAY_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|apos);)")
+# Excel's escape of a character as _x00HH_, as calamine's unescape_xml reads it (u8 hex, "+" allowed).
+_EXCEL_ESCAPE = re.compile(r"_x00(\+[0-9A-Fa-f]|[0-9A-Fa-f]{2})_")
+# A row tag's attributes are read within this many bytes; a longer tag is left to calamine.
+_ROW_TAG_WINDOW = 192
+
+
+@dataclass(frozen=True, slots=True)
+class PlainSheet:
+    """The cells of one plain sheet: where each valued one is, and where its text comes from.
+
+    ``source`` indexes one pool of texts: the shared strings, then this sheet's inline strings, then
+    the texts of its other valued cells by group: :attr:`numbers` where not null, else the text
+    calamine gives the group's cell in :attr:`mini_cells`, in turn.
+    """
+
+    span: tuple[int, int, int, int]  # first and last row, first and last column of every cell and row tag
+    rows: Ints  # 1-based sheet row of each valued cell
+    columns: Ints  # 1-based column of each valued cell
+    source: Ints
+    inline: pa.Array
+    numbers: pa.Array
+    mini_cells: bytes  # one row element per null of ``numbers``, from row 2 on
+
+    @property
+    def mini_count(self) -> int:
+        """How many cells :attr:`mini_cells` holds."""
+        return self.numbers.null_count
+
+    def frame(self, shared: pa.Array, converted: pa.Array) -> DataFrame:
+        """The sheet as fastexcel gives it, given the texts calamine converted from :attr:`mini_cells`."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        first_row, first_col = int(self.rows.min()), int(self.columns.min())
+        height = int(self.rows.max()) - first_row + 1
+        width = int(self.columns.max()) - first_col + 1
+        # Column-major, so each column is a slice of one take.
+        place = (self.columns - first_col) * height + (self.rows - first_row)
+        source = self.source
+        if np.bincount(place, minlength=height * width).max() > 1:
+            # Cells sharing a place: the later one wins, as calamine writes them in turn.
+            _, last = np.unique(place[::-1], return_index=True)
+            keep = len(place) - 1 - last
+            place, source = place[keep], source[keep]
+        grid = np.full(height * width, -1, dtype=np.int64)
+        grid[place] = source
+        others = pc.replace_with_mask(self.numbers, pc.is_null(self.numbers), converted)
+        pool = pa.chunked_array([shared, self.inline, others], type=pa.string())
+        taken = pool.take(pa.array(grid, mask=grid < 0)).combine_chunks()
+        table = pa.table(
+            [taken.slice(n * height, height) for n in range(width)],
+            names=[column_letter(first_col + n) for n in range(width)],
+        )
+        frame: DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        frame.index = pd.RangeIndex(first_row, first_row + height)
+        return frame
+
+
+def shared_strings(xml: bytes | None) -> pa.Array:
+    """The shared-strings table as calamine reads it, or NotPlain."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if xml is None:
+        return pa.array([], pa.string())
+    prolog = _STRINGS_PROLOG.match(xml)
+    attributes = (prolog["attributes"] or b"") if prolog else b""
+    if prolog is None or attributes.endswith(b"/"):
+        raise NotPlain("shared strings: an unusual start")
+    _check_encoding(prolog["declaration"])
+    _check_quotes(attributes)
+    start, stop = prolog.end(), xml.rfind(b"</sst>")
+    if stop < start:
+        raise NotPlain("shared strings: no end")
+    data = _Bytes(xml)
+    tokens = data.tokens(start, stop)
+    kinds = _kinds(data, tokens)
+    _check_sequence(kinds, _STRINGS_GRAMMAR)
+    items = np.flatnonzero((kinds == _SI) | (kinds == _SI_SELF))
+    if not len(items):
+        return pa.array([], pa.string())
+    # An item without a <t> is an empty string (calamine, like Excel).
+    following = kinds[np.minimum(items + 1, len(kinds) - 1)]
+    with_text = (kinds[items] == _SI) & ((following == _T) | (following == _T_KEPT))
+    texts = _texts(data, tokens, items[with_text] + 1, following[with_text] == _T_KEPT)
+    if with_text.all():
+        return texts
+    empty = pa.array(np.full(len(items), "", dtype=object), pa.string())
+    return pc.replace_with_mask(empty, pa.array(with_text), texts)
+
+
+def read_sheet(xml: bytes, shared_count: int) -> PlainSheet:
+    """The cells of one worksheet in the plain form, or NotPlain."""
+    start, stop = _sheet_data(xml)
+    data = _Bytes(xml)
+    tokens = data.tokens(start, stop)
+    kinds = _kinds(data, tokens)
+    row_numbers = _row_tags(data, tokens, kinds)
+    cell_tokens = np.flatnonzero(kinds == _CELL)
+    if not len(cell_tokens):
+        raise NotPlain("no cells")
+    cells = _cell_tags(data, tokens[cell_tokens])
+    kinds[cell_tokens[~cells.opened]] = _CELL_SELF
+    _check_sequence(kinds, _SHEET_GRAMMAR)
+    # What a cell holds shows in the token after its tag: <v>, <is> or the cell's end.
+    next_token = np.minimum(cell_tokens + 1, len(tokens) - 1)
+    after = kinds[next_token]
+    has_value = cells.opened & (after == _V)
+    has_inline = cells.opened & (after == _IS)
+    value_start = tokens[next_token] + len(_TAGS[_V])
+    value_stop = np.append(tokens[1:], stop)[next_token]
+    value_length = np.where(has_value, value_stop - value_start, 0)
+    kind = cells.kind
+    # As calamine reads <v>: ignored in inline-string cells; no value when blank in the types read
+    # as numbers or indices; a value even when blank in the others ("str", "d").
+    blank_is_empty = np.isin(kind, (_NO_TYPE, _NUMBER, _SHARED, _BOOL, _ERROR))
+    valued_text = has_value & ~np.isin(kind, (_INLINE, _IS_TYPE)) & (~blank_is_empty | (value_length > 0))
+    shared = valued_text & (kind == _SHARED)
+    mini = np.flatnonzero(valued_text & ~shared)
+    valued = has_inline | valued_text
+    if not valued.any():
+        raise NotPlain("no valued cell")
+    source = np.full(len(cell_tokens), -1, dtype=np.int64)
+    source[shared] = _shared_indices(data, value_start[shared], value_length[shared], shared_count)
+    inline_cells = np.flatnonzero(has_inline)
+    inline = _inline_strings(data, tokens, kinds, cell_tokens[inline_cells])
+    source[inline_cells] = shared_count + np.arange(len(inline_cells))
+    groups, numbers, mini_xml = _converted_cells(data, cells, mini, value_start[mini], value_stop[mini])
+    source[mini] = shared_count + len(inline_cells) + groups
+    rows = np.concatenate((cells.rows, row_numbers))
+    return PlainSheet(
+        span=(int(rows.min()), int(rows.max()), int(cells.columns.min()), int(cells.columns.max())),
+        rows=cells.rows[valued],
+        columns=cells.columns[valued],
+        source=source[valued],
+        inline=inline,
+        numbers=numbers,
+        mini_cells=mini_xml,
+    )
+
+
+def mini_sheet(marker: str, cells: bytes) -> bytes:
+    """A one-column sheet: ``marker`` in A1 (to prove calamine read this sheet), then ``cells``."""
+    return (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>'
+        + marker.encode()
+        + b"</t></is></c></row>"
+        + cells
+        + b"</sheetData></worksheet>"
+    )
+
+
+def mini_values(batch: pa.RecordBatch, marker: str, count: int) -> pa.Array:
+    """The texts calamine gave the cells of a :func:`mini_sheet`, or NotPlain if it read another sheet."""
+    import pyarrow as pa
+
+    if batch.num_columns != 1 or batch.num_rows != count + 1 or batch.column(0)[0].as_py() != marker:
+        raise NotPlain("calamine read another sheet than the one written for it")
+    values: pa.Array = batch.column(0).slice(1).cast(pa.string())
+    return values
+
+
+# ---------------------------------------------------------------- bytes and tokens
+
+
+class _Bytes:
+    """A part's bytes, readable a byte or an 8-byte little-endian word at a time at any positions."""
+
+    def __init__(self, xml: bytes) -> None:
+        if len(xml) >= 2**31:
+            raise NotPlain("too large for 32-bit string offsets")
+        self.xml = xml
+        # Zero padding, so a word or window read near the end needs no bounds check.
+        self.padded = xml + bytes(64)
+        self.array: Bytes = np.frombuffer(self.padded, dtype=np.uint8)
+        self.words_view: NDArray[np.uint64] = np.ndarray(
+            (len(xml) + 56,), dtype="<u8", buffer=self.padded, strides=(1,)
+        )
+
+    def tokens(self, start: int, stop: int) -> Ints:
+        """Where each "<" between ``start`` and ``stop`` is: one token per tag, with the text after it."""
+        tokens: Ints = np.flatnonzero(self.array[start:stop] == ord("<")) + start
+        return tokens
+
+    def words(self, positions: Ints) -> NDArray[np.uint64]:
+        """The 8 bytes at each position, as one number (the first byte lowest)."""
+        words: NDArray[np.uint64] = self.words_view[positions]
+        return words
+
+    def matrix(self, positions: Ints, width: int = 8) -> Bytes:
+        """The ``width`` (a multiple of 8) bytes at each position, one row per position."""
+        words = np.stack([self.words(positions + offset) for offset in range(0, width, 8)], axis=1)
+        rows: Bytes = words.view(np.uint8).reshape(len(positions), width)
+        return rows
+
+    def starts_with(self, positions: Ints, text: bytes) -> Flags:
+        """Where ``text`` (up to 8 bytes) starts at each position."""
+        value, mask = _word(text)
+        found: Flags = (self.words(positions) & np.uint64(mask)) == np.uint64(value)
+        return found
+
+
+def _word(text: bytes) -> tuple[int, int]:
+    """The value and mask comparing the first (up to 8) bytes of ``text`` with a word of :class:`_Bytes`."""
+    head = text[:8]
+    return int.from_bytes(head, "little"), (1 << (8 * len(head))) - 1
+
+
+def _kind_tables() -> tuple[NDArray[np.int8], NDArray[np.uint64], NDArray[np.uint64]]:
+    """The kind a token's 2nd and 3rd bytes name, and the value and mask its first 8 bytes must match."""
+    by_key = np.full(1 << 16, _OTHER, dtype=np.int8)
+    values = np.zeros(_KINDS, dtype=np.uint64)
+    masks = np.full(_KINDS, 0xFFFF_FFFF_FFFF_FFFF, dtype=np.uint64)  # _OTHER never matches its zero value
+    for kind, tag in _TAGS.items():
+        if kind != _SI_SELF:  # "<si/>" shares "si" with "<si>": told apart after the lookup
+            by_key[tag[1] | tag[2] << 8] = kind
+        values[kind], masks[kind] = _word(tag)
+    return by_key, values, masks
+
+
+_KIND_BY_KEY, _KIND_VALUES, _KIND_MASKS = _kind_tables()
+
+
+def _kinds(data: _Bytes, tokens: Ints) -> NDArray[np.int8]:
+    """Each token's kind, _OTHER for any tag outside the plain form."""
+    words = data.words(tokens)
+    kinds = _KIND_BY_KEY[((words >> np.uint64(8)) & np.uint64(0xFFFF)).astype(np.intp)]
+    third = (words >> np.uint64(24)) & np.uint64(0xFF)
+    kinds[(kinds == _SI) & (third == ord("/"))] = _SI_SELF
+    kinds[(words & _KIND_MASKS[kinds]) != _KIND_VALUES[kinds]] = _OTHER
+    kept = np.flatnonzero(kinds == _T_KEPT)
+    if len(kept):
+        rest = _TAGS[_T_KEPT][8:]
+        spelled = data.starts_with(tokens[kept] + 8, rest[:8]) & data.starts_with(tokens[kept] + 16, rest[8:])
+        kinds[kept[~spelled]] = _OTHER
+    return kinds
+
+
+def _check_sequence(kinds: NDArray[np.int8], grammar: dict[int, tuple[int, ...]]) -> None:
+    """Every token may follow the one before it, and the region may start and end as it does."""
+    allowed = np.zeros((_KINDS, _KINDS), dtype=bool)
+    for before, afters in grammar.items():
+        allowed[before, list(afters)] = True
+    sequence = np.concatenate(([_START], kinds, [_STOP])).astype(np.int16)
+    if not allowed.ravel()[sequence[:-1] * _KINDS + sequence[1:]].all():
+        raise NotPlain("a tag outside the plain form, or in an unusual order")
+
+
+def _leading(flags: Flags) -> Ints:
+    """Per row of ``flags``, how many are set before the first unset one."""
+    lengths: Ints = np.where(flags.all(axis=1), flags.shape[1], flags.argmin(axis=1)).astype(np.int64)
+    return lengths
+
+
+def _digits(rows: Bytes) -> tuple[Ints, Ints]:
+    """The canonical decimal number each row starts with, and its length (0: none, or a leading zero)."""
+    is_digit = (rows - np.uint8(ord("0"))) < 10
+    lengths = _leading(is_digit)
+    number = np.zeros(len(rows), dtype=np.int64)
+    for offset in range(rows.shape[1]):
+        inside = offset < lengths
+        number = np.where(inside, number * 10 + rows[:, offset].astype(np.int64) - ord("0"), number)
+    lengths[(rows[:, 0] == ord("0")) & (lengths > 1)] = 0
+    return number, lengths
+
+
+# ---------------------------------------------------------------- the parts of a sheet
+
+
+def _sheet_data(xml: bytes) -> tuple[int, int]:
+    """Where the cells start (after ``<sheetData>``) and end (at ``</sheetData>``)."""
+    prolog = _SHEET_PROLOG.match(xml)
+    if prolog is None:
+        raise NotPlain("an unusual start of the sheet")
+    _check_encoding(prolog["declaration"])
+    tags = prolog["tags"]
+    _check_quotes(tags)
+    for dimension in _DIMENSION_TAG.finditer(tags):
+        if not _PLAIN_DIMENSION.fullmatch(dimension.group(0)):
+            raise NotPlain("an unusual dimension")
+    # The last end tag: calamine stops at the first, and any earlier one is a tag the plain form lacks.
+    start, stop = prolog.end(), xml.rfind(b"</sheetData>")
+    if stop < start:
+        raise NotPlain("no end of the cells")
+    return start, stop
+
+
+def _check_encoding(declaration: bytes | None) -> None:
+    encoding = _ENCODING.search(declaration or b"")
+    if encoding and encoding.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise NotPlain("not UTF-8")
+
+
+def _check_quotes(tags: bytes) -> None:
+    """Attribute values hold no ">": every tag matched up to its first ">" has its quotes paired."""
+    if b"'" in tags or tags.count(b'"') % 2:
+        raise NotPlain("unusual quoting")
+
+
+def _row_tags(data: _Bytes, tokens: Ints, kinds: NDArray[np.int8]) -> Ints:
+    """The ``r`` of each row tag, the rest of the tag checked; self-closing rows marked in ``kinds``."""
+    row_tokens = np.flatnonzero(kinds == _ROW)
+    if not len(row_tokens):
+        return np.zeros(0, dtype=np.int64)
+    start = tokens[row_tokens] + len(_TAGS[_ROW])
+    window = np.lib.stride_tricks.sliding_window_view(data.array, _ROW_TAG_WINDOW)[
+        np.minimum(start, len(data.array) - _ROW_TAG_WINDOW)
+    ]
+    numbers, lengths = _digits(window[:, :8])
+    rows = np.arange(len(window))
+    if not ((lengths > 0) & (lengths < 8) & (numbers > 0) & (window[rows, lengths] == ord('"'))).all():
+        raise NotPlain("a row without a plain reference")
+    is_end = window == ord(">")
+    end = is_end.argmax(axis=1)
+    token_length = np.append(tokens[1:], len(data.xml))[row_tokens] - start
+    if not (is_end.any(axis=1) & (end < token_length)).all():
+        raise NotPlain("a row tag too long or unclosed")
+    columns = np.arange(_ROW_TAG_WINDOW)[None, :]
+    attributes = window * ((columns > lengths[:, None]) & (columns < end[:, None]))
+    spaces = np.isin(attributes, np.frombuffer(_SPACES, dtype=np.uint8))
+    # Another "r" attribute (any spacing) would be a reference calamine could read instead.
+    second_r = (
+        (attributes[:, 1:-1] == ord("r")) & spaces[:, :-2] & (spaces[:, 2:] | (attributes[:, 2:] == ord("=")))
+    )
+    opens_cleanly = np.isin(window[rows, lengths + 1], np.frombuffer(_SPACES + b">/", dtype=np.uint8))
+    quotes = (attributes == ord('"')).sum(axis=1)
+    if (quotes % 2).any() or (attributes == ord("'")).any() or second_r.any() or not opens_cleanly.all():
+        raise NotPlain("an unusual row tag")
+    kinds[row_tokens[window[rows, np.maximum(end - 1, 0)] == ord("/")]] = _ROW_SELF
+    return numbers
+
+
+@dataclass(frozen=True, slots=True)
+class _CellTags:
+    rows: Ints
+    columns: Ints
+    style: Ints  # -1 when absent
+    kind: Ints  # _NO_TYPE .. _IS_TYPE
+    opened: Flags  # False for a self-closing tag
+
+
+def _cell_tags(data: _Bytes, starts: Ints) -> _CellTags:
+    """Each ``<c r="B7" s="1" t="s">`` tag: its reference, style and type (no other attribute allowed)."""
+    at = starts + len(_TAGS[_CELL])
+    head = data.words(at)
+    columns = np.zeros(len(starts), dtype=np.int64)
+    letters = np.zeros(len(starts), dtype=np.int64)
+    reading = np.ones(len(starts), dtype=bool)
+    for offset in range(3):
+        letter = ((head >> np.uint64(8 * offset)) & np.uint64(0xFF)).astype(np.int64) - ord("A") + 1
+        reading &= (letter >= 1) & (letter <= 26)
+        columns = np.where(reading, columns * 26 + letter, columns)
+        letters += reading
+    at = at + letters
+    rows, digits = _number_before(data.words(at), ord('"'))
+    if not ((letters > 0) & (digits > 0) & (digits < 8) & (rows > 0)).all():
+        raise NotPlain("a cell without a plain reference")
+    at = at + digits + 1
+    has_style = _starts(data.words(at), b' s="')
+    style, style_digits = _number_before(data.words(at + 4), ord('"'))
+    if not ((style_digits > 0) & (style_digits < 6))[has_style].all():
+        raise NotPlain("an unusual cell style")
+    style = np.where(has_style, style, -1)
+    at = np.where(has_style, at + 4 + style_digits + 1, at)
+    has_type = _starts(data.words(at), b' t="')
+    name = data.words(at + 4)
+    kind = np.full(len(starts), _NO_TYPE, dtype=np.int64)
+    known = ~has_type
+    for code, type_name in _TYPE_NAMES.items():
+        quoted = type_name + b'"'
+        named = has_type & _starts(name, quoted[:8])
+        if len(quoted) > 8 and named.any():
+            named[named] = _starts(data.words(at[named] + 12), quoted[8:])
+        kind[named] = code
+        known |= named
+        at = np.where(named, at + 4 + len(quoted), at)
+    if not known.all():
+        raise NotPlain("an unusual cell type")
+    end = data.words(at)
+    opened = _starts(end, b">")
+    if not (opened | _starts(end, b"/>")).all():
+        raise NotPlain("a cell tag with other attributes")
+    return _CellTags(rows, columns, style, kind, opened)
+
+
+def _starts(words: NDArray[np.uint64], text: bytes) -> Flags:
+    """Where each word starts with ``text`` (up to 8 bytes)."""
+    value, mask = _word(text)
+    found: Flags = (words & np.uint64(mask)) == np.uint64(value)
+    return found
+
+
+def _number_before(words: NDArray[np.uint64], end: int) -> tuple[Ints, Ints]:
+    """The canonical decimal number each word starts with, up to the byte ``end``; and its length.
+
+    The length is 0 when there is no such number (a non-digit before ``end``, a leading zero) and
+    8 when ``end`` is not among the 8 bytes. Branch-free over all words at once: the digits are
+    right-aligned, padded with "0" and combined by the classic 8-digit multiply-and-shift.
+    """
+    u = np.uint64
+    lengths = _first_byte(words, end)
+    digits = np.maximum(lengths, 1).astype(np.uint64)
+    chunk = words << ((u(8) - digits) * u(8))
+    chunk |= u(0x3030303030303030) & ((u(1) << ((u(8) - digits) * u(8))) - u(1))
+    all_digits = ((chunk & u(0xF0F0F0F0F0F0F0F0)) == u(0x3030303030303030)) & (
+        ((chunk + u(0x0606060606060606)) & u(0xF0F0F0F0F0F0F0F0)) == u(0x3030303030303030)
+    )
+    value = chunk - u(0x3030303030303030)
+    value = value * u(10) + (value >> u(8))
+    value = (
+        (value & u(0x000000FF000000FF)) * u(100 + (1_000_000 << 32))
+        + ((value >> u(16)) & u(0x000000FF000000FF)) * u(1 + (10_000 << 32))
+    ) >> u(32)
+    leading_zero = ((words & u(0xFF)) == u(ord("0"))) & (lengths > 1)
+    valid = all_digits & (lengths > 0) & (lengths < 8) & ~leading_zero
+    return value.astype(np.int64), np.where(valid, lengths, np.where(lengths == 8, 8, 0))
+
+
+def _first_byte(words: NDArray[np.uint64], byte: int) -> Ints:
+    """Per word, the index of the first byte equal to ``byte`` (8 when none is)."""
+    u = np.uint64
+    diff = words ^ u(byte * 0x0101010101010101)
+    zero = (diff - u(0x0101010101010101)) & ~diff & u(0x8080808080808080)
+    lowest = zero & (~zero + u(1))
+    index: Ints = (np.bitwise_count(lowest - u(1)) // 8).astype(np.int64)
+    index[zero == 0] = 8
+    return index
+
+
+def _shared_indices(data: _Bytes, starts: Ints, lengths: Ints, count: int) -> Ints:
+    """The shared-string index each ``<v>`` of a ``t="s"`` cell holds (canonical, up to 7 digits)."""
+    numbers, digits = _number_before(data.words(starts), ord("<"))
+    if not np.array_equal(digits, lengths) or (numbers >= count).any():
+        raise NotPlain("an unusual shared-string index")
+    return numbers
+
+
+def _inline_strings(data: _Bytes, tokens: Ints, kinds: NDArray[np.int8], cell_tokens: Ints) -> pa.Array:
+    """The text of each inline-string cell: its ``<t>`` follows its ``<is>``; empty without one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text_tokens = cell_tokens + 2
+    following = kinds[np.minimum(text_tokens, len(kinds) - 1)]
+    with_text = (following == _T) | (following == _T_KEPT)
+    texts = _texts(data, tokens, text_tokens[with_text], following[with_text] == _T_KEPT)
+    if with_text.all():
+        return texts
+    empty = pa.array(np.full(len(cell_tokens), "", dtype=object), pa.string())
+    return pc.replace_with_mask(empty, pa.array(with_text), texts)
+
+
+def _texts(data: _Bytes, tokens: Ints, text_tokens: Ints, kept: Flags) -> pa.Array:
+    """The text of each ``<t>`` token (up to the ``</t>`` after it), decoded as calamine decodes it.
+
+    The raw bytes become Arrow strings in one copy; the few texts needing more (an entity, a
+    carriage return, Excel's ``_x00HH_`` escapes, spaces to trim) are then decoded one by one.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    starts = tokens[text_tokens] + np.where(kept, len(_TAGS[_T_KEPT]), len(_TAGS[_T]))
+    stops = tokens[text_tokens + 1]
+    texts = _string_views(data, starts, stops - starts).cast(pa.string())
+    try:
+        texts.validate(full=True)
+    except pa.ArrowInvalid as err:
+        raise NotPlain("not UTF-8") from err
+    special = _with_specials(data, starts, stops)
+    trimmed = ~kept & (stops > starts)
+    if trimmed.any():
+        spaces = np.frombuffer(_SPACES, dtype=np.uint8)
+        edges = np.isin(data.array[starts], spaces) | np.isin(data.array[np.maximum(stops - 1, 0)], spaces)
+        special |= trimmed & edges
+    fixes = np.flatnonzero(special)
+    if not len(fixes):
+        return texts
+    decoded = [_decode(data.xml[starts[n] : stops[n]], bool(kept[n])) for n in fixes]
+    return pc.replace_with_mask(texts, pa.array(special), pa.array(decoded, pa.string()))
+
+
+def _string_views(data: _Bytes, starts: Ints, lengths: Ints) -> pa.Array:
+    """Arrow string views of byte ranges: up to 12 bytes held inline, longer ones pointing into the XML."""
+    import pyarrow as pa
+
+    count = len(starts)
+    views = np.zeros((count, 4), dtype=np.int32)
+    views[:, 0] = lengths
+    inline = data.matrix(starts, 16)[:, :12]
+    inline *= np.arange(12)[None, :] < lengths[:, None]
+    views.view(np.uint8)[:, 4:] = inline
+    long_ones = lengths > 12
+    views[long_ones, 2] = 0  # buffer 0: the XML
+    views[long_ones, 3] = starts[long_ones]
+    return pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(views), pa.py_buffer(data.xml)])
+
+
+def _with_specials(data: _Bytes, starts: Ints, stops: Ints) -> Flags:
+    """Which texts hold "&", a carriage return or "_x00" (searched for only when the XML has any)."""
+    special = np.zeros(len(starts), dtype=bool)
+    if not len(starts):
+        return special
+    low, high = int(starts.min()), int(stops.max())
+    for needle in (b"&", b"\r", b"_x00"):
+        if data.xml.find(needle[:1], low, high) < 0:
+            continue
+        found = np.flatnonzero(data.array[low:high] == needle[0]) + low
+        if len(needle) > 1:
+            found = found[data.starts_with(found, needle)]
+        owner = np.searchsorted(starts, found, side="right") - 1
+        inside = (owner >= 0) & (found < stops[np.maximum(owner, 0)])
+        special[owner[inside]] = True
+    return special
+
+
+def _decode(raw: bytes, kept: bool) -> str:
+    """One ``<t>`` text as calamine decodes it: line ends, entities, trimming, then Excel's escapes."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise NotPlain("not UTF-8") from err
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" in text:
+        if _STRAY_AMPERSAND.search(text):
+            raise NotPlain("a character reference or an unknown entity")
+        text = _ENTITY.sub(lambda match: _ENTITIES[match.group(1)], text)
+    if not kept:
+        text = text.strip(" \t\r\n")
+    if "_x00" in text:
+        text = _EXCEL_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
+    return text
+
+
+# ---------------------------------------------------------------- cells left to calamine
+
+
+def _converted_cells(
+    data: _Bytes, cells: _CellTags, which: Ints, starts: Ints, stops: Ints
+) -> tuple[Ints, pa.Array, bytes]:
+    """The cells of ``which`` (valued ``<v>`` cells but shared strings), grouped by (style, type, text).
+
+    Per cell, its group; per group, its text when it is a plain number (null when calamine is to
+    convert it); and one row element, from row 2 on, per group calamine converts. The text in those
+    is copied as written (entities and all), so calamine reads each as it would in the sheet.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(which):
+        return np.zeros(0, dtype=np.int64), pa.array([], pa.string()), b""
+    texts = _string_views(data, starts, stops - starts).cast(pa.binary())
+    encoded = texts.dictionary_encode()
+    text_code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = (text_code * _STYLE_CODES + cells.style[which] + 1) * _TYPE_CODES + cells.kind[which]
+    groups, distinct = pd.factorize(key)
+    kinds = distinct % _TYPE_CODES
+    styles = (distinct // _TYPE_CODES) % _STYLE_CODES - 1
+    text = encoded.dictionary.take(pa.array(distinct // _TYPE_CODES // _STYLE_CODES))
+    plain = _plain_numbers(text, styles, kinds)
+    mini = np.flatnonzero(~pc.is_valid(plain).to_numpy(zero_copy_only=False))
+    row = pa.array(np.arange(2, 2 + len(mini))).cast(pa.string()).cast(pa.binary())
+    style_text = pa.array(styles[mini]).cast(pa.string()).cast(pa.binary())
+    styled = pc.binary_join_element_wise(b' s="', style_text, b'"', b"")
+    style_attribute = pc.if_else(pa.array(styles[mini] >= 0), styled, pa.scalar(b"", pa.binary()))
+    type_names = [b""] + [b' t="' + _TYPE_NAMES[code] + b'"' for code in range(1, _TYPE_CODES)]
+    type_attribute = pa.array(type_names, pa.binary()).take(pa.array(kinds[mini]))
+    elements = pc.binary_join_element_wise(
+        b'<row r="',
+        row,
+        b'"><c r="A',
+        row,
+        b'"',
+        style_attribute,
+        type_attribute,
+        b"><v>",
+        text.take(pa.array(mini)),
+        b"</v></c></row>",
+        b"",
+    )
+    offsets = np.frombuffer(elements.buffers()[1], dtype=np.int32)[elements.offset :]
+    joined = elements.buffers()[2].to_pybytes()[offsets[0] : offsets[len(elements)]] if len(mini) else b""
+    return groups.astype(np.int64), plain, joined
+
+
+# Numbers whose text fastexcel gives back unchanged but for trailing fraction zeros: it prints a
+# float to 9 decimals, so the nearest double of such a decimal (within 2**-32 of it below 2**22)
+# prints as the decimal itself, and integers of up to 15 digits are exact.
+_PLAIN_INTEGER = r"^-?(?:0|[1-9][0-9]{0,14})$"
+_PLAIN_DECIMAL = r"^-?(?:0|[1-9][0-9]{0,5})\.[0-9]{1,9}$"
+
+
+def _plain_numbers(texts: pa.Array, styles: Ints, kinds: Ints) -> pa.Array:
+    """Each text's value as fastexcel prints it when it is a plain number of an unstyled cell; else null.
+
+    An unstyled cell has calamine's "other" format, so it is a float, never a date.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unstyled_number = pa.array((styles < 0) & np.isin(kinds, (_NO_TYPE, _NUMBER)))
+    decimal = pc.match_substring_regex(texts, _PLAIN_DECIMAL)
+    plain = pc.and_(unstyled_number, pc.or_(pc.match_substring_regex(texts, _PLAIN_INTEGER), decimal))
+    printed = pc.if_else(decimal, pc.replace_substring_regex(texts, r"\.?0+$", ""), texts)
+    numbers: pa.Array = pc.if_else(plain, printed, pa.scalar(None, pa.binary())).cast(pa.string())
+    return numbers
