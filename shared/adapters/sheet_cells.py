@@ -142,6 +142,81 @@ _ROW_TAG_WINDOW = 192
 
 
 @dataclass(frozen=True, slots=True)
+class Texts:
+    """Strings as Arrow string views: 16 bytes each, the length then the bytes, or a buffer and offset.
+
+    Strings of the XML are pointed at where they stand, so each is copied once: when a sheet's
+    cells are taken into its frame.
+    """
+
+    views: NDArray[np.int32]  # (count, 4): length, prefix or inline bytes, buffer, offset
+    buffers: tuple[pa.Buffer, ...]
+    valid: Flags | None = None  # None: no string is missing
+
+    def __len__(self) -> int:
+        return len(self.views)
+
+    @staticmethod
+    def of(strings: pa.Array) -> Texts:
+        """The strings of an Arrow string array (nulls kept as missing)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        valid = pc.is_valid(strings).to_numpy(zero_copy_only=False) if strings.null_count else None
+        viewed = pc.fill_null(strings, "").cast(pa.string_view())
+        buffers = viewed.buffers()
+        views = np.frombuffer(buffers[1], dtype=np.int32).reshape(-1, 4)[
+            viewed.offset : viewed.offset + len(viewed)
+        ]
+        return Texts(views, tuple(buffers[2:]), valid)
+
+    @staticmethod
+    def joined(parts: list[Texts]) -> Texts:
+        """All the strings of ``parts``, in turn."""
+        views, buffers, valid = [], [], []
+        for part in parts:
+            shifted = part.views.copy()
+            shifted[part.views[:, 0] > 12, 2] += len(buffers)
+            views.append(shifted)
+            buffers.extend(part.buffers)
+            valid.append(np.ones(len(part), dtype=bool) if part.valid is None else part.valid)
+        return Texts(np.concatenate(views), tuple(buffers), np.concatenate(valid))
+
+    def replaced(self, rows: Ints, strings: list[str]) -> Texts:
+        """These strings, with those at ``rows`` replaced."""
+        import pyarrow as pa
+
+        other = Texts.joined(
+            [Texts(np.zeros((0, 4), dtype=np.int32), self.buffers), Texts.of(pa.array(strings, pa.string()))]
+        )
+        views = self.views.copy()
+        views[rows] = other.views
+        return Texts(views, other.buffers, self.valid)
+
+    def array(self) -> pa.Array:
+        """The strings as an Arrow string-view array."""
+        import pyarrow as pa
+
+        validity = None if self.valid is None else pa.py_buffer(np.packbits(self.valid, bitorder="little"))
+        return pa.Array.from_buffers(
+            pa.string_view(), len(self), [validity, pa.py_buffer(self.views), *self.buffers]
+        )
+
+    def take(self, indices: Ints) -> pa.Array:
+        """The strings at ``indices`` (-1: missing), as one Arrow string array."""
+        import pyarrow as pa
+
+        present = indices >= 0
+        if self.valid is not None:
+            present &= self.valid[np.maximum(indices, 0)]
+        views = self.views[np.maximum(indices, 0)]
+        views[~present] = 0
+        taken = Texts(views, self.buffers, present)
+        strings: pa.Array = taken.array().cast(pa.string())
+        return strings
+
+
+@dataclass(frozen=True, slots=True)
 class PlainSheet:
     """The cells of one plain sheet: where each valued one is, and where its text comes from.
 
@@ -154,7 +229,7 @@ class PlainSheet:
     rows: Ints  # 1-based sheet row of each valued cell
     columns: Ints  # 1-based column of each valued cell
     source: Ints
-    inline: pa.Array
+    inline: Texts
     numbers: pa.Array
     mini_cells: bytes  # one row element per null of ``numbers``, from row 2 on
 
@@ -163,7 +238,7 @@ class PlainSheet:
         """How many cells :attr:`mini_cells` holds."""
         return self.numbers.null_count
 
-    def frame(self, shared: pa.Array, converted: pa.Array) -> DataFrame:
+    def frame(self, shared: Texts, converted: pa.Array) -> DataFrame:
         """The sheet as fastexcel gives it, given the texts calamine converted from :attr:`mini_cells`."""
         import pandas as pd
         import pyarrow as pa
@@ -183,8 +258,7 @@ class PlainSheet:
         grid = np.full(height * width, -1, dtype=np.int64)
         grid[place] = source
         others = pc.replace_with_mask(self.numbers, pc.is_null(self.numbers), converted)
-        pool = pa.chunked_array([shared, self.inline, others], type=pa.string())
-        taken = pool.take(pa.array(grid, mask=grid < 0)).combine_chunks()
+        taken = Texts.joined([shared, self.inline, Texts.of(others)]).take(grid)
         table = pa.table(
             [taken.slice(n * height, height) for n in range(width)],
             names=[column_letter(first_col + n) for n in range(width)],
@@ -194,13 +268,10 @@ class PlainSheet:
         return frame
 
 
-def shared_strings(xml: bytes | None) -> pa.Array:
+def shared_strings(xml: bytes | None) -> Texts:
     """The shared-strings table as calamine reads it, or NotPlain."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if xml is None:
-        return pa.array([], pa.string())
+        return _no_texts()
     prolog = _STRINGS_PROLOG.match(xml)
     attributes = (prolog["attributes"] or b"") if prolog else b""
     if prolog is None or attributes.endswith(b"/"):
@@ -212,19 +283,27 @@ def shared_strings(xml: bytes | None) -> pa.Array:
         raise NotPlain("shared strings: no end")
     data = _Bytes(xml)
     tokens = data.tokens(start, stop)
-    kinds = _kinds(data, tokens)
+    kinds = _kinds(data, tokens, strings=True)
     _check_sequence(kinds, _STRINGS_GRAMMAR)
     items = np.flatnonzero((kinds == _SI) | (kinds == _SI_SELF))
-    if not len(items):
-        return pa.array([], pa.string())
     # An item without a <t> is an empty string (calamine, like Excel).
     following = kinds[np.minimum(items + 1, len(kinds) - 1)]
     with_text = (kinds[items] == _SI) & ((following == _T) | (following == _T_KEPT))
-    texts = _texts(data, tokens, items[with_text] + 1, following[with_text] == _T_KEPT)
+    return _texts_or_empty(data, tokens, items + 1, with_text, following == _T_KEPT)
+
+
+def _no_texts() -> Texts:
+    return Texts(np.zeros((0, 4), dtype=np.int32), ())
+
+
+def _texts_or_empty(data: _Bytes, tokens: Ints, text_tokens: Ints, with_text: Flags, kept: Flags) -> Texts:
+    """The text of each token where ``with_text``, else an empty string."""
+    texts = _texts(data, tokens, text_tokens[with_text], kept[with_text])
     if with_text.all():
         return texts
-    empty = pa.array(np.full(len(items), "", dtype=object), pa.string())
-    return pc.replace_with_mask(empty, pa.array(with_text), texts)
+    views = np.zeros((len(with_text), 4), dtype=np.int32)
+    views[with_text] = texts.views
+    return Texts(views, texts.buffers)
 
 
 def read_sheet(xml: bytes, shared_count: int) -> PlainSheet:
@@ -303,27 +382,57 @@ def mini_values(batch: pa.RecordBatch, marker: str, count: int) -> pa.Array:
 
 
 class _Bytes:
-    """A part's bytes, readable a byte or an 8-byte little-endian word at a time at any positions."""
+    """A part's bytes, readable a byte, an 8-byte little-endian word or a window at a time at any positions.
+
+    Reads past the end see zeros, from a padded copy of just the last bytes (never of the part).
+    """
+
+    _TAIL = 256
 
     def __init__(self, xml: bytes) -> None:
         if len(xml) >= 2**31:
             raise NotPlain("too large for 32-bit string offsets")
         self.xml = xml
-        # Zero padding, so a word or window read near the end needs no bounds check.
-        self.padded = xml + bytes(64)
-        self.array: Bytes = np.frombuffer(self.padded, dtype=np.uint8)
-        self.words_view: NDArray[np.uint64] = np.ndarray(
-            (len(xml) + 56,), dtype="<u8", buffer=self.padded, strides=(1,)
-        )
+        self.array: Bytes = np.frombuffer(xml, dtype=np.uint8)
+        self.tail_start = max(len(xml) - self._TAIL, 0)
+        self.tail: Bytes = np.frombuffer(xml[self.tail_start :] + bytes(2 * self._TAIL), dtype=np.uint8)
+        self.last_word = len(xml) - 8  # the last position whose 8 bytes are all in the part
+        self._words = _overlapping_words(xml)
+        self._tail_words = _overlapping_words(self.tail.tobytes())
 
     def tokens(self, start: int, stop: int) -> Ints:
         """Where each "<" between ``start`` and ``stop`` is: one token per tag, with the text after it."""
-        tokens: Ints = np.flatnonzero(self.array[start:stop] == ord("<")) + start
-        return tokens
+        return self.find_all(ord("<"), start, stop)
+
+    def find_all(self, byte: int, start: int, stop: int) -> Ints:
+        """Where ``byte`` is between ``start`` and ``stop``."""
+        # In slices, so the comparison's scratch stays small (and its pages warm) however large the part.
+        step = 1 << 20
+        scratch = np.empty(min(step, max(stop - start, 0)), dtype=bool)
+        found = [np.zeros(0, dtype=np.int64)]
+        for low in range(start, stop, step):
+            chunk = self.array[low : min(low + step, stop)]
+            flags = scratch[: len(chunk)]
+            np.equal(chunk, byte, out=flags)
+            found.append(np.flatnonzero(flags) + low)
+        positions: Ints = np.concatenate(found)
+        return positions
 
     def words(self, positions: Ints) -> NDArray[np.uint64]:
         """The 8 bytes at each position, as one number (the first byte lowest)."""
-        words: NDArray[np.uint64] = self.words_view[positions]
+        if not len(positions):
+            return np.zeros(0, dtype=np.uint64)
+        if positions.max() <= self.last_word:
+            words: NDArray[np.uint64] = self._words[positions]
+            return words
+        near_end = positions > self.last_word
+        words = (
+            self._words[np.clip(positions, 0, max(self.last_word, 0))]
+            if self.last_word >= 0
+            else (np.zeros(len(positions), dtype=np.uint64))
+        )
+        from_tail = np.minimum(positions[near_end] - self.tail_start, len(self._tail_words) - 1)
+        words[near_end] = self._tail_words[from_tail]
         return words
 
     def matrix(self, positions: Ints, width: int = 8) -> Bytes:
@@ -334,9 +443,13 @@ class _Bytes:
 
     def starts_with(self, positions: Ints, text: bytes) -> Flags:
         """Where ``text`` (up to 8 bytes) starts at each position."""
-        value, mask = _word(text)
-        found: Flags = (self.words(positions) & np.uint64(mask)) == np.uint64(value)
-        return found
+        return _starts(self.words(positions), text)
+
+
+def _overlapping_words(data: bytes) -> NDArray[np.uint64]:
+    """Every position's 8 bytes as one little-endian number: a view, nothing copied."""
+    view: NDArray[np.uint64] = np.ndarray((max(len(data) - 7, 0),), dtype="<u8", buffer=data, strides=(1,))
+    return view
 
 
 def _word(text: bytes) -> tuple[int, int]:
@@ -360,18 +473,26 @@ def _kind_tables() -> tuple[NDArray[np.int8], NDArray[np.uint64], NDArray[np.uin
 _KIND_BY_KEY, _KIND_VALUES, _KIND_MASKS = _kind_tables()
 
 
-def _kinds(data: _Bytes, tokens: Ints) -> NDArray[np.int8]:
-    """Each token's kind, _OTHER for any tag outside the plain form."""
+def _kinds(data: _Bytes, tokens: Ints, *, strings: bool = False) -> NDArray[np.int8]:
+    """Each token's kind, _OTHER for any tag outside the plain form (of a sheet, or of ``strings``)."""
     words = data.words(tokens)
-    kinds = _KIND_BY_KEY[((words >> np.uint64(8)) & np.uint64(0xFFFF)).astype(np.intp)]
-    third = (words >> np.uint64(24)) & np.uint64(0xFF)
-    kinds[(kinds == _SI) & (third == ord("/"))] = _SI_SELF
-    kinds[(words & _KIND_MASKS[kinds]) != _KIND_VALUES[kinds]] = _OTHER
+    spelled = words.view(np.uint8).reshape(len(tokens), 8)
+    key = spelled[:, 2].astype(np.uint16)
+    key <<= 8
+    key |= spelled[:, 1]
+    kinds = np.take(_KIND_BY_KEY, key)
+    if strings:
+        kinds[(kinds == _SI) & (spelled[:, 3] == ord("/"))] = _SI_SELF
+    expected = np.take(_KIND_MASKS, kinds)
+    expected &= words
+    kinds[expected != np.take(_KIND_VALUES, kinds)] = _OTHER
     kept = np.flatnonzero(kinds == _T_KEPT)
     if len(kept):
         rest = _TAGS[_T_KEPT][8:]
-        spelled = data.starts_with(tokens[kept] + 8, rest[:8]) & data.starts_with(tokens[kept] + 16, rest[8:])
-        kinds[kept[~spelled]] = _OTHER
+        spelled_out = data.starts_with(tokens[kept] + 8, rest[:8]) & data.starts_with(
+            tokens[kept] + 16, rest[8:]
+        )
+        kinds[kept[~spelled_out]] = _OTHER
     return kinds
 
 
@@ -381,26 +502,8 @@ def _check_sequence(kinds: NDArray[np.int8], grammar: dict[int, tuple[int, ...]]
     for before, afters in grammar.items():
         allowed[before, list(afters)] = True
     sequence = np.concatenate(([_START], kinds, [_STOP])).astype(np.int16)
-    if not allowed.ravel()[sequence[:-1] * _KINDS + sequence[1:]].all():
+    if not np.take(allowed.ravel(), sequence[:-1] * _KINDS + sequence[1:]).all():
         raise NotPlain("a tag outside the plain form, or in an unusual order")
-
-
-def _leading(flags: Flags) -> Ints:
-    """Per row of ``flags``, how many are set before the first unset one."""
-    lengths: Ints = np.where(flags.all(axis=1), flags.shape[1], flags.argmin(axis=1)).astype(np.int64)
-    return lengths
-
-
-def _digits(rows: Bytes) -> tuple[Ints, Ints]:
-    """The canonical decimal number each row starts with, and its length (0: none, or a leading zero)."""
-    is_digit = (rows - np.uint8(ord("0"))) < 10
-    lengths = _leading(is_digit)
-    number = np.zeros(len(rows), dtype=np.int64)
-    for offset in range(rows.shape[1]):
-        inside = offset < lengths
-        number = np.where(inside, number * 10 + rows[:, offset].astype(np.int64) - ord("0"), number)
-    lengths[(rows[:, 0] == ord("0")) & (lengths > 1)] = 0
-    return number, lengths
 
 
 # ---------------------------------------------------------------- the parts of a sheet
@@ -439,34 +542,46 @@ def _check_quotes(tags: bytes) -> None:
 def _row_tags(data: _Bytes, tokens: Ints, kinds: NDArray[np.int8]) -> Ints:
     """The ``r`` of each row tag, the rest of the tag checked; self-closing rows marked in ``kinds``."""
     row_tokens = np.flatnonzero(kinds == _ROW)
-    if not len(row_tokens):
-        return np.zeros(0, dtype=np.int64)
     start = tokens[row_tokens] + len(_TAGS[_ROW])
-    window = np.lib.stride_tricks.sliding_window_view(data.array, _ROW_TAG_WINDOW)[
-        np.minimum(start, len(data.array) - _ROW_TAG_WINDOW)
-    ]
-    numbers, lengths = _digits(window[:, :8])
-    rows = np.arange(len(window))
-    if not ((lengths > 0) & (lengths < 8) & (numbers > 0) & (window[rows, lengths] == ord('"'))).all():
+    numbers, digits = _number_before(data.words(start), ord('"'))
+    if not ((digits > 0) & (digits < 8) & (numbers > 0)).all():
         raise NotPlain("a row without a plain reference")
+    after = data.words(start + digits + 1)
+    self_closing = _starts(after, b"/>")
+    # Most row tags end at their reference; the others' attributes are checked in a window.
+    attributed = np.flatnonzero(~(_starts(after, b">") | self_closing))
+    if len(attributed):
+        self_closing[attributed] = _attributes_end_row(
+            data, tokens, row_tokens[attributed], start[attributed] + digits[attributed] + 1
+        )
+    kinds[row_tokens[self_closing]] = _ROW_SELF
+    return numbers
+
+
+def _attributes_end_row(data: _Bytes, tokens: Ints, row_tokens: Ints, start: Ints) -> Flags:
+    """Check the attributes of row tags from just after their reference; whether each closes itself.
+
+    Each must be plain (double quotes, no ">" inside, no second ``r``) and end within the window.
+    """
+    window = data.matrix(start, _ROW_TAG_WINDOW)
+    rows = np.arange(len(window))
     is_end = window == ord(">")
     end = is_end.argmax(axis=1)
     token_length = np.append(tokens[1:], len(data.xml))[row_tokens] - start
     if not (is_end.any(axis=1) & (end < token_length)).all():
         raise NotPlain("a row tag too long or unclosed")
-    columns = np.arange(_ROW_TAG_WINDOW)[None, :]
-    attributes = window * ((columns > lengths[:, None]) & (columns < end[:, None]))
+    attributes = window * (np.arange(_ROW_TAG_WINDOW)[None, :] < end[:, None])
     spaces = np.isin(attributes, np.frombuffer(_SPACES, dtype=np.uint8))
     # Another "r" attribute (any spacing) would be a reference calamine could read instead.
     second_r = (
         (attributes[:, 1:-1] == ord("r")) & spaces[:, :-2] & (spaces[:, 2:] | (attributes[:, 2:] == ord("=")))
     )
-    opens_cleanly = np.isin(window[rows, lengths + 1], np.frombuffer(_SPACES + b">/", dtype=np.uint8))
     quotes = (attributes == ord('"')).sum(axis=1)
-    if (quotes % 2).any() or (attributes == ord("'")).any() or second_r.any() or not opens_cleanly.all():
+    unusual = (quotes % 2).any() or (attributes == ord("'")).any() or second_r.any() or not spaces[:, 0].all()
+    if unusual:
         raise NotPlain("an unusual row tag")
-    kinds[row_tokens[window[rows, np.maximum(end - 1, 0)] == ord("/")]] = _ROW_SELF
-    return numbers
+    closes: Flags = window[rows, np.maximum(end - 1, 0)] == ord("/")
+    return closes
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,43 +593,63 @@ class _CellTags:
     opened: Flags  # False for a self-closing tag
 
 
+def _type_tables() -> tuple[NDArray[np.int8], dict[int, bytes]]:
+    """Cell types named by one letter, by the two bytes letter and quote; the longer names apart."""
+    short = np.full(1 << 16, -1, dtype=np.int8)
+    longer = {}
+    for code, name in _TYPE_NAMES.items():
+        if len(name) == 1:
+            short[name[0] | ord('"') << 8] = code
+        else:
+            longer[code] = name + b'"'
+    return short, longer
+
+
+_SHORT_TYPES, _LONGER_TYPES = _type_tables()
+
+
 def _cell_tags(data: _Bytes, starts: Ints) -> _CellTags:
     """Each ``<c r="B7" s="1" t="s">`` tag: its reference, style and type (no other attribute allowed)."""
+    count = len(starts)
     at = starts + len(_TAGS[_CELL])
-    head = data.words(at)
-    columns = np.zeros(len(starts), dtype=np.int64)
-    letters = np.zeros(len(starts), dtype=np.int64)
-    reading = np.ones(len(starts), dtype=bool)
+    head = data.words(at).view(np.uint8).reshape(count, 8)
+    columns = np.zeros(count, dtype=np.int64)
+    letters = np.zeros(count, dtype=np.int64)
+    reading = np.ones(count, dtype=bool)
     for offset in range(3):
-        letter = ((head >> np.uint64(8 * offset)) & np.uint64(0xFF)).astype(np.int64) - ord("A") + 1
+        letter = head[:, offset] - np.uint8(ord("A") - 1)
         reading &= (letter >= 1) & (letter <= 26)
         columns = np.where(reading, columns * 26 + letter, columns)
         letters += reading
-    at = at + letters
+    at += letters
     rows, digits = _number_before(data.words(at), ord('"'))
     if not ((letters > 0) & (digits > 0) & (digits < 8) & (rows > 0)).all():
         raise NotPlain("a cell without a plain reference")
-    at = at + digits + 1
-    has_style = _starts(data.words(at), b' s="')
-    style, style_digits = _number_before(data.words(at + 4), ord('"'))
-    if not ((style_digits > 0) & (style_digits < 6))[has_style].all():
-        raise NotPlain("an unusual cell style")
-    style = np.where(has_style, style, -1)
-    at = np.where(has_style, at + 4 + style_digits + 1, at)
-    has_type = _starts(data.words(at), b' t="')
-    name = data.words(at + 4)
-    kind = np.full(len(starts), _NO_TYPE, dtype=np.int64)
-    known = ~has_type
-    for code, type_name in _TYPE_NAMES.items():
-        quoted = type_name + b'"'
-        named = has_type & _starts(name, quoted[:8])
-        if len(quoted) > 8 and named.any():
-            named[named] = _starts(data.words(at[named] + 12), quoted[8:])
-        kind[named] = code
-        known |= named
-        at = np.where(named, at + 4 + len(quoted), at)
-    if not known.all():
-        raise NotPlain("an unusual cell type")
+    at += digits + 1
+    style = np.full(count, -1, dtype=np.int64)
+    styled = np.flatnonzero(_starts(data.words(at), b' s="'))
+    if len(styled):
+        value, length = _number_before(data.words(at[styled] + 4), ord('"'))
+        if not ((length > 0) & (length < 6)).all():
+            raise NotPlain("an unusual cell style")
+        style[styled] = value
+        at[styled] += 4 + length + 1
+    kind = np.full(count, _NO_TYPE, dtype=np.int64)
+    typed = np.flatnonzero(_starts(data.words(at), b' t="'))
+    if len(typed):
+        name = data.words(at[typed] + 4)
+        short = np.take(_SHORT_TYPES, (name & np.uint64(0xFFFF)).astype(np.intp)).astype(np.int64)
+        length = np.where(short >= 0, 2, 0)
+        for code, quoted in _LONGER_TYPES.items():
+            named = (short < 0) & _starts(name, quoted[:8])
+            if len(quoted) > 8 and named.any():
+                named[named] = data.starts_with(at[typed][named] + 12, quoted[8:])
+            short[named] = code
+            length[named] = len(quoted)
+        if (short < 0).any():
+            raise NotPlain("an unusual cell type")
+        kind[typed] = short
+        at[typed] += 4 + length
     end = data.words(at)
     opened = _starts(end, b">")
     if not (opened | _starts(end, b"/>")).all():
@@ -574,35 +709,28 @@ def _shared_indices(data: _Bytes, starts: Ints, lengths: Ints, count: int) -> In
     return numbers
 
 
-def _inline_strings(data: _Bytes, tokens: Ints, kinds: NDArray[np.int8], cell_tokens: Ints) -> pa.Array:
+def _inline_strings(data: _Bytes, tokens: Ints, kinds: NDArray[np.int8], cell_tokens: Ints) -> Texts:
     """The text of each inline-string cell: its ``<t>`` follows its ``<is>``; empty without one."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     text_tokens = cell_tokens + 2
     following = kinds[np.minimum(text_tokens, len(kinds) - 1)]
-    with_text = (following == _T) | (following == _T_KEPT)
-    texts = _texts(data, tokens, text_tokens[with_text], following[with_text] == _T_KEPT)
-    if with_text.all():
-        return texts
-    empty = pa.array(np.full(len(cell_tokens), "", dtype=object), pa.string())
-    return pc.replace_with_mask(empty, pa.array(with_text), texts)
+    return _texts_or_empty(
+        data, tokens, text_tokens, (following == _T) | (following == _T_KEPT), following == _T_KEPT
+    )
 
 
-def _texts(data: _Bytes, tokens: Ints, text_tokens: Ints, kept: Flags) -> pa.Array:
+def _texts(data: _Bytes, tokens: Ints, text_tokens: Ints, kept: Flags) -> Texts:
     """The text of each ``<t>`` token (up to the ``</t>`` after it), decoded as calamine decodes it.
 
-    The raw bytes become Arrow strings in one copy; the few texts needing more (an entity, a
-    carriage return, Excel's ``_x00HH_`` escapes, spaces to trim) are then decoded one by one.
+    The raw bytes are pointed at where they stand; the few texts needing more (an entity, a
+    carriage return, Excel's ``_x00HH_`` escapes, spaces to trim) are decoded one by one.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     starts = tokens[text_tokens] + np.where(kept, len(_TAGS[_T_KEPT]), len(_TAGS[_T]))
     stops = tokens[text_tokens + 1]
-    texts = _string_views(data, starts, stops - starts).cast(pa.string())
+    texts = Texts(_string_views(data, starts, stops - starts), (pa.py_buffer(data.xml),))
     try:
-        texts.validate(full=True)
+        texts.array().validate(full=True)
     except pa.ArrowInvalid as err:
         raise NotPlain("not UTF-8") from err
     special = _with_specials(data, starts, stops)
@@ -614,24 +742,31 @@ def _texts(data: _Bytes, tokens: Ints, text_tokens: Ints, kept: Flags) -> pa.Arr
     fixes = np.flatnonzero(special)
     if not len(fixes):
         return texts
-    decoded = [_decode(data.xml[starts[n] : stops[n]], bool(kept[n])) for n in fixes]
-    return pc.replace_with_mask(texts, pa.array(special), pa.array(decoded, pa.string()))
+    return texts.replaced(fixes, [_decode(data.xml[starts[n] : stops[n]], bool(kept[n])) for n in fixes])
 
 
-def _string_views(data: _Bytes, starts: Ints, lengths: Ints) -> pa.Array:
-    """Arrow string views of byte ranges: up to 12 bytes held inline, longer ones pointing into the XML."""
-    import pyarrow as pa
-
-    count = len(starts)
-    views = np.zeros((count, 4), dtype=np.int32)
+def _string_views(data: _Bytes, starts: Ints, lengths: Ints) -> NDArray[np.int32]:
+    """Arrow string views of byte ranges of the part: up to 12 bytes held inline, longer ones pointed at."""
+    u = np.uint64
+    views = np.zeros((len(starts), 4), dtype=np.int32)
     views[:, 0] = lengths
-    inline = data.matrix(starts, 16)[:, :12]
-    inline *= np.arange(12)[None, :] < lengths[:, None]
-    views.view(np.uint8)[:, 4:] = inline
-    long_ones = lengths > 12
-    views[long_ones, 2] = 0  # buffer 0: the XML
+    # The first 8 bytes: a long string's prefix (its first 4), or a short one's bytes, cut at its length.
+    head = data.words(starts)
+    kept_bits = (np.minimum(lengths, 8) * 8).astype(np.uint64)
+    head &= np.where(kept_bits == 64, u(0xFFFF_FFFF_FFFF_FFFF), (u(1) << (kept_bits & u(63))) - u(1))
+    as_pairs = head.view(np.int32).reshape(len(starts), 2)
+    short = lengths <= 12
+    views[:, 1] = as_pairs[:, 0]
+    views[short, 2] = as_pairs[short, 1]
+    ninth_on = np.flatnonzero(short & (lengths > 8))
+    if len(ninth_on):
+        rest = data.words(starts[ninth_on] + 8) & (
+            (u(1) << ((lengths[ninth_on] - 8) * 8).astype(np.uint64)) - u(1)
+        )
+        views[ninth_on, 3] = rest.view(np.int32).reshape(len(ninth_on), 2)[:, 0]
+    long_ones = ~short  # buffer 0 (the part), at the string's offset
     views[long_ones, 3] = starts[long_ones]
-    return pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(views), pa.py_buffer(data.xml)])
+    return views
 
 
 def _with_specials(data: _Bytes, starts: Ints, stops: Ints) -> Flags:
@@ -643,7 +778,7 @@ def _with_specials(data: _Bytes, starts: Ints, stops: Ints) -> Flags:
     for needle in (b"&", b"\r", b"_x00"):
         if data.xml.find(needle[:1], low, high) < 0:
             continue
-        found = np.flatnonzero(data.array[low:high] == needle[0]) + low
+        found = data.find_all(needle[0], low, high)
         if len(needle) > 1:
             found = found[data.starts_with(found, needle)]
         owner = np.searchsorted(starts, found, side="right") - 1
@@ -688,7 +823,11 @@ def _converted_cells(
 
     if not len(which):
         return np.zeros(0, dtype=np.int64), pa.array([], pa.string()), b""
-    texts = _string_views(data, starts, stops - starts).cast(pa.binary())
+    texts = (
+        Texts(_string_views(data, starts, stops - starts), (pa.py_buffer(data.xml),))
+        .array()
+        .cast(pa.binary())
+    )
     encoded = texts.dictionary_encode()
     text_code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     key = (text_code * _STYLE_CODES + cells.style[which] + 1) * _TYPE_CODES + cells.kind[which]
