@@ -137,6 +137,8 @@ _ENTITY = re.compile(r"&(lt|gt|amp|quot|apos);")
 _STRAY_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|apos);)")
 # Excel's escape of a character as _x00HH_, as calamine's unescape_xml reads it (u8 hex, "+" allowed).
 _EXCEL_ESCAPE = re.compile(r"_x00(\+[0-9A-Fa-f]|[0-9A-Fa-f]{2})_")
+# Tokens and cells are read this many at a time, so the scratch arrays stay small (and reused).
+_CHUNK = 1 << 16
 # A row tag's attributes are read within this many bytes; a longer tag is left to calamine.
 _ROW_TAG_WINDOW = 192
 
@@ -207,11 +209,13 @@ class Texts:
         import pyarrow as pa
 
         present = indices >= 0
+        if not len(self):
+            return pa.nulls(len(indices), pa.string())
+        # A missing one takes the first view: any view will do under a null.
+        at = np.maximum(indices, 0)
         if self.valid is not None:
-            present &= self.valid[np.maximum(indices, 0)]
-        views = self.views[np.maximum(indices, 0)]
-        views[~present] = 0
-        taken = Texts(views, self.buffers, present)
+            present &= np.take(self.valid, at)
+        taken = Texts(np.take(self.views, at, axis=0), self.buffers, present)
         strings: pa.Array = taken.array().cast(pa.string())
         return strings
 
@@ -475,6 +479,13 @@ _KIND_BY_KEY, _KIND_VALUES, _KIND_MASKS = _kind_tables()
 
 def _kinds(data: _Bytes, tokens: Ints, *, strings: bool = False) -> NDArray[np.int8]:
     """Each token's kind, _OTHER for any tag outside the plain form (of a sheet, or of ``strings``)."""
+    kinds = np.empty(len(tokens), dtype=np.int8)
+    for low in range(0, len(tokens), _CHUNK):
+        kinds[low : low + _CHUNK] = _kinds_of(data, tokens[low : low + _CHUNK], strings)
+    return kinds
+
+
+def _kinds_of(data: _Bytes, tokens: Ints, strings: bool) -> NDArray[np.int8]:
     words = data.words(tokens)
     spelled = words.view(np.uint8).reshape(len(tokens), 8)
     key = spelled[:, 2].astype(np.uint16)
@@ -610,6 +621,13 @@ _SHORT_TYPES, _LONGER_TYPES = _type_tables()
 
 def _cell_tags(data: _Bytes, starts: Ints) -> _CellTags:
     """Each ``<c r="B7" s="1" t="s">`` tag: its reference, style and type (no other attribute allowed)."""
+    parts = [_cell_tags_of(data, starts[low : low + _CHUNK]) for low in range(0, len(starts), _CHUNK)]
+    return _CellTags(
+        *(np.concatenate([getattr(part, name) for part in parts]) for name in _CellTags.__slots__)
+    )
+
+
+def _cell_tags_of(data: _Bytes, starts: Ints) -> _CellTags:
     count = len(starts)
     at = starts + len(_TAGS[_CELL])
     head = data.words(at).view(np.uint8).reshape(count, 8)

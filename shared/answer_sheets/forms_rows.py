@@ -161,10 +161,12 @@ class FormsParser:
     def _deduplicate(self, responses: _Responses) -> list[int]:
         """The positions of the responses kept, one per identity: the latest wins (a resubmission)."""
         rows = responses.rows
+        attributed = [position for position, identity in enumerate(responses.identities) if identity]
+        if len({responses.identities[position] for position in attributed}) == len(attributed):
+            return attributed  # no one answered twice
         by_identity: dict[str, list[int]] = {}
-        for position, identity in enumerate(responses.identities):
-            if identity:
-                by_identity.setdefault(identity, []).append(position)
+        for position in attributed:
+            by_identity.setdefault(responses.identities[position], []).append(position)
         kept: list[int] = []
         for group in by_identity.values():
             if len(group) == 1:
