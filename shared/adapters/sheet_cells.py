@@ -138,6 +138,8 @@ _STRAY_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|apos);)")
 # Excel's escape of a character as _x00HH_, as calamine's unescape_xml reads it (u8 hex, "+" allowed).
 _EXCEL_ESCAPE = re.compile(r"_x00(\+[0-9A-Fa-f]|[0-9A-Fa-f]{2})_")
 # Tokens and cells are read this many at a time, so the scratch arrays stay small (and reused).
+# Large Arrow buffers come from the C heap (pa.system_memory_pool()), where the NumPy scratch was
+# freed: one high-water mark for both, rather than one per allocator.
 _CHUNK = 1 << 16
 # A row tag's attributes are read within this many bytes; a longer tag is left to calamine.
 _ROW_TAG_WINDOW = 192
@@ -165,7 +167,8 @@ class Texts:
         import pyarrow.compute as pc
 
         valid = pc.is_valid(strings).to_numpy(zero_copy_only=False) if strings.null_count else None
-        viewed = pc.fill_null(strings, "").cast(pa.string_view())
+        pool = pa.system_memory_pool()
+        viewed = pc.coalesce(strings, "", memory_pool=pool).cast(pa.string_view(), memory_pool=pool)
         buffers = viewed.buffers()
         views = np.frombuffer(buffers[1], dtype=np.int32).reshape(-1, 4)[
             viewed.offset : viewed.offset + len(viewed)
@@ -216,7 +219,7 @@ class Texts:
         if self.valid is not None:
             present &= np.take(self.valid, at)
         taken = Texts(np.take(self.views, at, axis=0), self.buffers, present)
-        strings: pa.Array = taken.array().cast(pa.string())
+        strings: pa.Array = taken.array().cast(pa.string(), memory_pool=pa.system_memory_pool())
         return strings
 
 
@@ -251,20 +254,23 @@ class PlainSheet:
         first_row, first_col = int(self.rows.min()), int(self.columns.min())
         height = int(self.rows.max()) - first_row + 1
         width = int(self.columns.max()) - first_col + 1
-        # Column-major, so each column is a slice of one take.
-        place = (self.columns - first_col) * height + (self.rows - first_row)
-        source = self.source
-        if np.bincount(place, minlength=height * width).max() > 1:
+        # Column-major, so each column is a slice.
+        place = (self.columns - first_col).astype(np.int64) * height + (self.rows - first_row)
+        grid = np.full(height * width, -1, dtype=np.int32)
+        grid[place] = np.arange(len(place), dtype=np.int32)
+        if not np.array_equal(grid[place], np.arange(len(place), dtype=np.int32)):
             # Cells sharing a place: the later one wins, as calamine writes them in turn.
+            grid[place] = -1
             _, last = np.unique(place[::-1], return_index=True)
-            keep = len(place) - 1 - last
-            place, source = place[keep], source[keep]
-        grid = np.full(height * width, -1, dtype=np.int64)
-        grid[place] = source
+            place = place[len(place) - 1 - last]
+            grid[place] = self.source[len(self.source) - 1 - last]
+        else:
+            grid[place] = self.source
         others = pc.replace_with_mask(self.numbers, pc.is_null(self.numbers), converted)
-        taken = Texts.joined([shared, self.inline, Texts.of(others)]).take(grid)
+        pool = Texts.joined([shared, self.inline, Texts.of(others)])
+        # A column at a time: the views taken stay one column long.
         table = pa.table(
-            [taken.slice(n * height, height) for n in range(width)],
+            [pool.take(grid[n * height : (n + 1) * height]) for n in range(width)],
             names=[column_letter(first_col + n) for n in range(width)],
         )
         frame: DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
@@ -317,40 +323,52 @@ def read_sheet(xml: bytes, shared_count: int) -> PlainSheet:
     tokens = data.tokens(start, stop)
     kinds = _kinds(data, tokens)
     row_numbers = _row_tags(data, tokens, kinds)
-    cell_tokens = np.flatnonzero(kinds == _CELL)
+    cell_tokens = np.flatnonzero(kinds == _CELL).astype(np.int32)
     if not len(cell_tokens):
         raise NotPlain("no cells")
     cells = _cell_tags(data, tokens[cell_tokens])
     kinds[cell_tokens[~cells.opened]] = _CELL_SELF
     _check_sequence(kinds, _SHEET_GRAMMAR)
+    span = (
+        int(min(cells.rows.min(), row_numbers.min(initial=cells.rows.min()))),
+        int(max(cells.rows.max(), row_numbers.max(initial=cells.rows.max()))),
+        int(cells.columns.min()),
+        int(cells.columns.max()),
+    )
     # What a cell holds shows in the token after its tag: <v>, <is> or the cell's end.
     next_token = np.minimum(cell_tokens + 1, len(tokens) - 1)
     after = kinds[next_token]
     has_value = cells.opened & (after == _V)
     has_inline = cells.opened & (after == _IS)
+    del after
     value_start = tokens[next_token] + len(_TAGS[_V])
-    value_stop = np.append(tokens[1:], stop)[next_token]
+    # A <v> is always followed by its </v>, whose token ends the value.
+    value_stop = tokens[np.minimum(next_token + 1, len(tokens) - 1)]
+    del next_token
     value_length = np.where(has_value, value_stop - value_start, 0)
     kind = cells.kind
     # As calamine reads <v>: ignored in inline-string cells; no value when blank in the types read
     # as numbers or indices; a value even when blank in the others ("str", "d").
     blank_is_empty = np.isin(kind, (_NO_TYPE, _NUMBER, _SHARED, _BOOL, _ERROR))
     valued_text = has_value & ~np.isin(kind, (_INLINE, _IS_TYPE)) & (~blank_is_empty | (value_length > 0))
+    del has_value, blank_is_empty
     shared = valued_text & (kind == _SHARED)
     mini = np.flatnonzero(valued_text & ~shared)
     valued = has_inline | valued_text
+    del valued_text
     if not valued.any():
         raise NotPlain("no valued cell")
-    source = np.full(len(cell_tokens), -1, dtype=np.int64)
+    source = np.full(len(cell_tokens), -1, dtype=np.int32)
     source[shared] = _shared_indices(data, value_start[shared], value_length[shared], shared_count)
+    del shared, value_length
     inline_cells = np.flatnonzero(has_inline)
     inline = _inline_strings(data, tokens, kinds, cell_tokens[inline_cells])
+    del tokens, kinds, cell_tokens
     source[inline_cells] = shared_count + np.arange(len(inline_cells))
     groups, numbers, mini_xml = _converted_cells(data, cells, mini, value_start[mini], value_stop[mini])
     source[mini] = shared_count + len(inline_cells) + groups
-    rows = np.concatenate((cells.rows, row_numbers))
     return PlainSheet(
-        span=(int(rows.min()), int(rows.max()), int(cells.columns.min()), int(cells.columns.max())),
+        span=span,
         rows=cells.rows[valued],
         columns=cells.columns[valued],
         source=source[valued],
@@ -413,12 +431,12 @@ class _Bytes:
         # In slices, so the comparison's scratch stays small (and its pages warm) however large the part.
         step = 1 << 20
         scratch = np.empty(min(step, max(stop - start, 0)), dtype=bool)
-        found = [np.zeros(0, dtype=np.int64)]
+        found = [np.zeros(0, dtype=np.int32)]
         for low in range(start, stop, step):
             chunk = self.array[low : min(low + step, stop)]
             flags = scratch[: len(chunk)]
             np.equal(chunk, byte, out=flags)
-            found.append(np.flatnonzero(flags) + low)
+            found.append(np.flatnonzero(flags).astype(np.int32) + np.int32(low))
         positions: Ints = np.concatenate(found)
         return positions
 
@@ -621,10 +639,19 @@ _SHORT_TYPES, _LONGER_TYPES = _type_tables()
 
 def _cell_tags(data: _Bytes, starts: Ints) -> _CellTags:
     """Each ``<c r="B7" s="1" t="s">`` tag: its reference, style and type (no other attribute allowed)."""
-    parts = [_cell_tags_of(data, starts[low : low + _CHUNK]) for low in range(0, len(starts), _CHUNK)]
-    return _CellTags(
-        *(np.concatenate([getattr(part, name) for part in parts]) for name in _CellTags.__slots__)
+    count = len(starts)
+    tags = _CellTags(
+        np.empty(count, dtype=np.int32),
+        np.empty(count, dtype=np.int32),
+        np.empty(count, dtype=np.int32),
+        np.empty(count, dtype=np.int8),
+        np.empty(count, dtype=bool),
     )
+    for low in range(0, count, _CHUNK):
+        part = _cell_tags_of(data, starts[low : low + _CHUNK])
+        for name in _CellTags.__slots__:
+            getattr(tags, name)[low : low + _CHUNK] = getattr(part, name)
+    return tags
 
 
 def _cell_tags_of(data: _Bytes, starts: Ints) -> _CellTags:
@@ -672,7 +699,9 @@ def _cell_tags_of(data: _Bytes, starts: Ints) -> _CellTags:
     opened = _starts(end, b">")
     if not (opened | _starts(end, b"/>")).all():
         raise NotPlain("a cell tag with other attributes")
-    return _CellTags(rows, columns, style, kind, opened)
+    return _CellTags(
+        rows.astype(np.int32), columns.astype(np.int32), style.astype(np.int32), kind.astype(np.int8), opened
+    )
 
 
 def _starts(words: NDArray[np.uint64], text: bytes) -> Flags:
@@ -841,26 +870,25 @@ def _converted_cells(
 
     if not len(which):
         return np.zeros(0, dtype=np.int64), pa.array([], pa.string()), b""
-    texts = (
-        Texts(_string_views(data, starts, stops - starts), (pa.py_buffer(data.xml),))
-        .array()
-        .cast(pa.binary())
-    )
-    encoded = texts.dictionary_encode()
+    pool = pa.system_memory_pool()
+    views = Texts(_string_views(data, starts, stops - starts), (pa.py_buffer(data.xml),))
+    encoded = pc.dictionary_encode(views.array().cast(pa.binary(), memory_pool=pool), memory_pool=pool)
     text_code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     key = (text_code * _STYLE_CODES + cells.style[which] + 1) * _TYPE_CODES + cells.kind[which]
     groups, distinct = pd.factorize(key)
     kinds = distinct % _TYPE_CODES
     styles = (distinct // _TYPE_CODES) % _STYLE_CODES - 1
-    text = encoded.dictionary.take(pa.array(distinct // _TYPE_CODES // _STYLE_CODES))
+    text = pc.take(encoded.dictionary, pa.array(distinct // _TYPE_CODES // _STYLE_CODES), memory_pool=pool)
     plain = _plain_numbers(text, styles, kinds)
     mini = np.flatnonzero(~pc.is_valid(plain).to_numpy(zero_copy_only=False))
-    row = pa.array(np.arange(2, 2 + len(mini))).cast(pa.string()).cast(pa.binary())
-    style_text = pa.array(styles[mini]).cast(pa.string()).cast(pa.binary())
-    styled = pc.binary_join_element_wise(b' s="', style_text, b'"', b"")
-    style_attribute = pc.if_else(pa.array(styles[mini] >= 0), styled, pa.scalar(b"", pa.binary()))
+    row = pc.cast(pa.array(np.arange(2, 2 + len(mini))), pa.string(), memory_pool=pool).cast(pa.binary())
+    style_text = pc.cast(pa.array(styles[mini]), pa.string(), memory_pool=pool).cast(pa.binary())
+    styled = pc.binary_join_element_wise(b' s="', style_text, b'"', b"", memory_pool=pool)
+    style_attribute = pc.if_else(
+        pa.array(styles[mini] >= 0), styled, pa.scalar(b"", pa.binary()), memory_pool=pool
+    )
     type_names = [b""] + [b' t="' + _TYPE_NAMES[code] + b'"' for code in range(1, _TYPE_CODES)]
-    type_attribute = pa.array(type_names, pa.binary()).take(pa.array(kinds[mini]))
+    type_attribute = pc.take(pa.array(type_names, pa.binary()), pa.array(kinds[mini]), memory_pool=pool)
     elements = pc.binary_join_element_wise(
         b'<row r="',
         row,
@@ -870,9 +898,10 @@ def _converted_cells(
         style_attribute,
         type_attribute,
         b"><v>",
-        text.take(pa.array(mini)),
+        pc.take(text, pa.array(mini), memory_pool=pool),
         b"</v></c></row>",
         b"",
+        memory_pool=pool,
     )
     offsets = np.frombuffer(elements.buffers()[1], dtype=np.int32)[elements.offset :]
     joined = elements.buffers()[2].to_pybytes()[offsets[0] : offsets[len(elements)]] if len(mini) else b""
@@ -894,9 +923,16 @@ def _plain_numbers(texts: pa.Array, styles: Ints, kinds: Ints) -> pa.Array:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    pool = pa.system_memory_pool()
     unstyled_number = pa.array((styles < 0) & np.isin(kinds, (_NO_TYPE, _NUMBER)))
-    decimal = pc.match_substring_regex(texts, _PLAIN_DECIMAL)
-    plain = pc.and_(unstyled_number, pc.or_(pc.match_substring_regex(texts, _PLAIN_INTEGER), decimal))
-    printed = pc.if_else(decimal, pc.replace_substring_regex(texts, r"\.?0+$", ""), texts)
-    numbers: pa.Array = pc.if_else(plain, printed, pa.scalar(None, pa.binary())).cast(pa.string())
+    decimal = pc.match_substring_regex(texts, _PLAIN_DECIMAL, memory_pool=pool)
+    integer = pc.match_substring_regex(texts, _PLAIN_INTEGER, memory_pool=pool)
+    plain = pc.and_(unstyled_number, pc.or_(integer, decimal, memory_pool=pool), memory_pool=pool)
+    stripped = pc.replace_substring_regex(texts, r"\.?0+$", "", memory_pool=pool)
+    printed = pc.if_else(decimal, stripped, texts, memory_pool=pool)
+    numbers: pa.Array = pc.cast(
+        pc.if_else(plain, printed, pa.scalar(None, pa.binary()), memory_pool=pool),
+        pa.string(),
+        memory_pool=pool,
+    )
     return numbers
