@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from pandas import DataFrame
 
-    Ints = NDArray[np.int64]
+    Ints = NDArray[np.signedinteger[Any]]
     Flags = NDArray[np.bool_]
     Bytes = NDArray[np.uint8]
 
@@ -178,7 +178,9 @@ class Texts:
     @staticmethod
     def joined(parts: list[Texts]) -> Texts:
         """All the strings of ``parts``, in turn."""
-        views, buffers, valid = [], [], []
+        views: list[NDArray[np.int32]] = []
+        buffers: list[pa.Buffer] = []
+        valid: list[Flags] = []
         for part in parts:
             shifted = part.views.copy()
             shifted[part.views[:, 0] > 12, 2] += len(buffers)
@@ -243,7 +245,8 @@ class PlainSheet:
     @property
     def mini_count(self) -> int:
         """How many cells :attr:`mini_cells` holds."""
-        return self.numbers.null_count
+        nulls: int = self.numbers.null_count
+        return nulls
 
     def frame(self, shared: Texts, converted: pa.Array) -> DataFrame:
         """The sheet as fastexcel gives it, given the texts calamine converted from :attr:`mini_cells`."""

@@ -164,16 +164,17 @@ def _read_with_calamine(
 
 
 def _data_origin(xml: bytes) -> tuple[int, int]:
-    """The first row and column (1-based) calamine starts a sheet at: its first valued cells."""
+    """The first row and column (1-based) calamine starts a sheet at: those of its valued cells."""
     first = _VALUED_CELL.search(xml)
     if first is None:  # cells without references
         rows, columns = walk_positions(xml)
         return min(rows, default=1), min(columns, default=1)
-    first_row = int(first.group(2))
+    # Rows may come in any order: calamine's range starts at the smallest.
+    valued = [(int(match.group(2)), match.group(1)) for match in _VALUED_CELL.finditer(xml, first.start())]
+    first_row = min(row for row, _ in valued)
     if _VALUED_CELL_IN_A.search(xml):
         return first_row, 1
-    first_col = min((column_number(m.group(1).decode()) for m in _VALUED_CELL.finditer(xml)), default=1)
-    return first_row, first_col
+    return first_row, min(column_number(letters.decode()) for letters in {letters for _, letters in valued})
 
 
 def _frame(raw: DataFrame, first_row: int, first_col: int) -> DataFrame:
