@@ -38,6 +38,14 @@ class NotPlain(Exception):
     """The XML is outside the plain form this module reads: calamine reads the workbook instead."""
 
 
+class TooManyCells(Exception):
+    """A sheet has more cell elements than its reader may hold (its range may be small: cells can repeat)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count:,} cell elements")
+        self.count = count
+
+
 # Token kinds: what follows each "<" of the region read.
 (
     _ROW,
@@ -141,6 +149,10 @@ _EXCEL_ESCAPE = re.compile(r"_x00(\+[0-9A-Fa-f]|[0-9A-Fa-f]{2})_")
 # Large Arrow buffers come from the C heap (pa.system_memory_pool()), where the NumPy scratch was
 # freed: one high-water mark for both, rather than one per allocator.
 _CHUNK = 1 << 16
+# The fewest bytes a tag of plain XML takes, on average over a part.
+_BYTES_PER_TAG = 3
+# Texts decoded one by one (entities, line ends, Excel escapes) beyond this many are left to calamine.
+_MOST_DECODED = 10_000
 # A row tag's attributes are read within this many bytes; a longer tag is left to calamine.
 _ROW_TAG_WINDOW = 192
 
@@ -319,8 +331,8 @@ def _texts_or_empty(data: _Bytes, tokens: Ints, text_tokens: Ints, with_text: Fl
     return Texts(views, texts.buffers)
 
 
-def read_sheet(xml: bytes, shared_count: int) -> PlainSheet:
-    """The cells of one worksheet in the plain form, or NotPlain."""
+def read_sheet(xml: bytes, shared_count: int, max_cells: int) -> PlainSheet:
+    """The cells of one worksheet in the plain form; NotPlain, or TooManyCells past ``max_cells``."""
     start, stop = _sheet_data(xml)
     data = _Bytes(xml)
     tokens = data.tokens(start, stop)
@@ -329,6 +341,8 @@ def read_sheet(xml: bytes, shared_count: int) -> PlainSheet:
     cell_tokens = np.flatnonzero(kinds == _CELL).astype(np.int32)
     if not len(cell_tokens):
         raise NotPlain("no cells")
+    if len(cell_tokens) > max_cells:
+        raise TooManyCells(len(cell_tokens))
     cells = _cell_tags(data, tokens[cell_tokens])
     kinds[cell_tokens[~cells.opened]] = _CELL_SELF
     _check_sequence(kinds, _SHEET_GRAMMAR)
@@ -426,20 +440,28 @@ class _Bytes:
         self._tail_words = _overlapping_words(self.tail.tobytes())
 
     def tokens(self, start: int, stop: int) -> Ints:
-        """Where each "<" between ``start`` and ``stop`` is: one token per tag, with the text after it."""
-        return self.find_all(ord("<"), start, stop)
+        """Where each "<" between ``start`` and ``stop`` is: one token per tag, with the text after it.
 
-    def find_all(self, byte: int, start: int, stop: int) -> Ints:
-        """Where ``byte`` is between ``start`` and ``stop``."""
+        Plain XML spends at least 4 bytes a tag (``<si><t></t></si>``); a part denser in "<" is not
+        plain, and is refused before its positions take more memory than the part itself.
+        """
+        return self.find_all(ord("<"), start, stop, most=(stop - start) // _BYTES_PER_TAG + 1)
+
+    def find_all(self, byte: int, start: int, stop: int, most: int | None = None) -> Ints:
+        """Where ``byte`` is between ``start`` and ``stop`` (NotPlain past ``most`` of them)."""
         # In slices, so the comparison's scratch stays small (and its pages warm) however large the part.
         step = 1 << 20
         scratch = np.empty(min(step, max(stop - start, 0)), dtype=bool)
         found = [np.zeros(0, dtype=np.int32)]
+        count = 0
         for low in range(start, stop, step):
             chunk = self.array[low : min(low + step, stop)]
             flags = scratch[: len(chunk)]
             np.equal(chunk, byte, out=flags)
             found.append(np.flatnonzero(flags).astype(np.int32) + np.int32(low))
+            count += len(found[-1])
+            if most is not None and count > most:
+                raise NotPlain("denser in tags than any plain part")
         positions: Ints = np.concatenate(found)
         return positions
 
@@ -792,6 +814,8 @@ def _texts(data: _Bytes, tokens: Ints, text_tokens: Ints, kept: Flags) -> Texts:
     fixes = np.flatnonzero(special)
     if not len(fixes):
         return texts
+    if len(fixes) > _MOST_DECODED:
+        raise NotPlain("too many texts to decode one by one")
     return texts.replaced(fixes, [_decode(data.xml[starts[n] : stops[n]], bool(kept[n])) for n in fixes])
 
 

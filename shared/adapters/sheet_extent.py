@@ -103,6 +103,15 @@ def check_extent(name: str, xml: bytes, limits: ParseLimits) -> None:
         check_span(name, span, limits)
 
 
+def check_cell_elements(name: str, count: int, limits: ParseLimits) -> None:
+    """Check how many cell elements a sheet has against the cell limit (repeats of one cell count too)."""
+    if count > limits.max_cells:
+        raise WorkbookRejected(
+            f"sheet {name!r} has {count:,} cell elements, over the limit of {limits.max_cells:,} cells "
+            "(setting READYCHECK_MAX_CELLS)"
+        )
+
+
 def check_span(name: str, span: tuple[int, int, int, int], limits: ParseLimits) -> None:
     """Check a sheet's span (first and last row, first and last column) against the limits."""
     first_row, last_row, first_col, last_col = span

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from shared.adapters.sheet_extent import (
     SheetPart,
+    check_cell_elements,
     check_extent,
     check_span,
     column_letter,
@@ -90,7 +91,12 @@ def _read_plain(
         return None
     try:
         strings = sheet_cells.shared_strings(checked.parts.get(_SHARED_STRINGS))
-        plain = {part.name: sheet_cells.read_sheet(part.xml or b"", len(strings)) for part in with_data}
+        plain = {}
+        for part in with_data:
+            try:
+                plain[part.name] = sheet_cells.read_sheet(part.xml or b"", len(strings), limits.max_cells)
+            except sheet_cells.TooManyCells as many:
+                check_cell_elements(part.name, many.count, limits)
     except sheet_cells.NotPlain:
         return None
     for part in with_data:

@@ -50,7 +50,7 @@ def bank() -> Bank:
 def declined(monkeypatch: pytest.MonkeyPatch) -> Callable[[bytes], object]:
     """Read a workbook as calamine alone reads it: the bulk reader declines every sheet."""
 
-    def decline(xml: bytes, shared_count: int) -> sheet_cells.PlainSheet:
+    def decline(*_: object) -> sheet_cells.PlainSheet:
         raise sheet_cells.NotPlain("declined for the comparison")
 
     def read(data: bytes) -> object:
@@ -279,7 +279,7 @@ def test_xml_outside_the_plain_form_is_declined() -> None:
     for sheet in ('<row r="1"><c r="A1"><f>1+1</f><v>2</v></c></row>', '<row><c r="A1"><v>2</v></c></row>'):
         xml = f'<worksheet xmlns="{MAIN}"><sheetData>{sheet}</sheetData></worksheet>'.encode()
         with pytest.raises(sheet_cells.NotPlain):
-            sheet_cells.read_sheet(xml, 0)
+            sheet_cells.read_sheet(xml, 0, LIMITS.max_cells)
 
 
 # ---------------------------------------------------------------- any values
@@ -349,3 +349,36 @@ def test_frames_keep_calamines_types_and_labels(tmp_path: Path, bank: Bank) -> N
     assert {str(dtype) for dtype in frame.dtypes} == {"string[pyarrow]"}
     assert isinstance(frame.dtypes.iloc[0], pd.ArrowDtype)
     assert frame.loc[2, "B"] == "2026-03-02 08:00:37"  # a date cell, as calamine prints it
+
+
+# ---------------------------------------------------------------- hostile sheets
+
+
+def test_a_part_denser_in_tags_than_plain_xml_is_left_to_calamine() -> None:
+    xml = f'<worksheet xmlns="{MAIN}"><sheetData>'.encode() + b"<" * 10_000 + b"</sheetData></worksheet>"
+    with pytest.raises(sheet_cells.NotPlain, match="denser in tags"):
+        sheet_cells.read_sheet(xml, 0, LIMITS.max_cells)
+
+
+def test_one_cell_repeated_past_the_cell_limit_is_refused_though_its_range_is_one_cell(
+    declined: Callable[[bytes], object],
+) -> None:
+    repeated = '<row r="1">' + '<c r="A1"><v>1</v></c>' * 2_000 + "</row>"
+    data = workbook(repeated)
+    with pytest.raises(WorkbookRejected, match=r"has 2,000 cell elements, over the limit of 1,000 cells"):
+        read_sheets(data, ParseLimits(max_cells=1_000))
+    assert outcome(data) == declined(data)  # within the default limits both read the last one
+
+
+def test_texts_needing_decoding_one_by_one_past_a_bound_are_left_to_calamine(
+    declined: Callable[[bytes], object],
+) -> None:
+    rows = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>R&amp;D {n}</t></is></c></row>'
+        for n in range(1, 10_003)
+    )
+    xml = f'<worksheet xmlns="{MAIN}"><sheetData>{rows}</sheetData></worksheet>'.encode()
+    with pytest.raises(sheet_cells.NotPlain, match="too many texts"):
+        sheet_cells.read_sheet(xml, 0, LIMITS.max_cells)
+    data = workbook(rows)
+    assert outcome(data) == declined(data)
