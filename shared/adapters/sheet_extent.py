@@ -91,8 +91,8 @@ def sheet_parts(inflated: Mapping[str, bytes]) -> list[SheetPart]:
     return parts
 
 
-def check_extent(name: str, xml: bytes, limits: ParseLimits) -> None:
-    """Check the range calamine will allocate against the limits, before it allocates it.
+def check_extent(name: str, xml: bytes, limits: ParseLimits) -> tuple[int, int, int, int] | None:
+    """Check the range calamine will allocate against the limits, before it allocates it; its span.
 
     Calamine allocates a sheet's whole used range at once: one cell at XFD1048576 in a file of a
     few hundred bytes would abort the process, so the range is measured on the XML first, counting
@@ -101,6 +101,7 @@ def check_extent(name: str, xml: bytes, limits: ParseLimits) -> None:
     span = _plain_span(xml) or _span_of_any_form(name, xml)
     if span is not None:
         check_span(name, span, limits)
+    return span
 
 
 def check_cell_elements(name: str, count: int, limits: ParseLimits) -> None:

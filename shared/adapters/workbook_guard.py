@@ -5,9 +5,9 @@ trusted by different readers in different ways: Python's ``zipfile`` stops at th
 calamine inflates the whole stream. So nothing declared is trusted here. Every member is inflated
 once, with the inflater never allowed to produce more than the declared size (itself bounded by
 the limits) plus one byte; its real size and CRC must equal both headers (and the data descriptor,
-if any). The reader is then handed a clean zip rebuilt from exactly those verified bytes, never the
-upload itself. Every refusal is a :class:`~shared.errors.WorkbookRejected` naming the part and the
-setting involved.
+if any). The reader is then handed those verified bytes, and calamine only clean zips rebuilt
+from them, never the upload itself. Every refusal is a :class:`~shared.errors.WorkbookRejected`
+naming the part and the setting involved.
 """
 
 from __future__ import annotations

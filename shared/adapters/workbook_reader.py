@@ -159,28 +159,30 @@ def _read_with_calamine(
         part = by_name.get(name)
         if part is None or part.xml is None:
             continue
-        check_extent(name, part.xml, limits)
+        span = check_extent(name, part.xml, limits)
         # Eager: calamine streams the rows into Arrow string arrays; every cell as text, so no
         # type is guessed (and no "could not determine dtype" is logged for blank columns).
         batch = reader.load_sheet(name, header_row=None, dtypes="string", eager=True)
-        first_row, first_col = _data_origin(part.xml)
+        first_row, first_col = _data_origin(part.xml, span)
         sheets[name] = _frame(batch.to_pandas(types_mapper=pd.ArrowDtype), first_row, first_col)
         problems.extend(_formula_problems(name, part.xml))
     return sheets, problems
 
 
-def _data_origin(xml: bytes) -> tuple[int, int]:
+def _data_origin(xml: bytes, span: tuple[int, int, int, int] | None) -> tuple[int, int]:
     """The first row and column (1-based) calamine starts a sheet at: those of its valued cells."""
     first = _VALUED_CELL.search(xml)
     if first is None:  # cells without references
         rows, columns = walk_positions(xml)
         return min(rows, default=1), min(columns, default=1)
-    # Rows may come in any order: calamine's range starts at the smallest.
-    valued = [(int(match.group(2)), match.group(1)) for match in _VALUED_CELL.finditer(xml, first.start())]
-    first_row = min(row for row, _ in valued)
+    first_row = int(first.group(2))
+    if span is not None and first_row != span[0]:
+        # Rows out of order (or an empty cell first): calamine's range starts at the smallest.
+        first_row = min(int(match.group(2)) for match in _VALUED_CELL.finditer(xml, first.start()))
     if _VALUED_CELL_IN_A.search(xml):
         return first_row, 1
-    return first_row, min(column_number(letters.decode()) for letters in {letters for _, letters in valued})
+    first_col = min((column_number(m.group(1).decode()) for m in _VALUED_CELL.finditer(xml)), default=1)
+    return first_row, first_col
 
 
 def _frame(raw: DataFrame, first_row: int, first_col: int) -> DataFrame:

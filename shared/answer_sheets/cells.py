@@ -95,8 +95,9 @@ def clean_frame(frame: DataFrame) -> DataFrame:
 
 def _clean_texts(column: Series) -> list[str]:
     import pandas as pd
+    import pyarrow as pa
 
-    if isinstance(column.dtype, pd.ArrowDtype):
+    if isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype):
         # Arrow to Python in one call, not a pandas scalar per cell.
         return ["" if cell is None else str(cell).strip() for cell in arrow_cells(column).to_pylist()]
     return ["" if pd.isna(cell) else str(cell).strip() for cell in column.tolist()]
