@@ -421,7 +421,7 @@ def mini_values(batch: pa.RecordBatch, marker: str, count: int) -> pa.Array:
 
 
 class _Bytes:
-    """A part's bytes, readable a byte, an 8-byte little-endian word or a window at a time at any positions.
+    """A part's bytes, readable a byte, an 8-byte little-endian word or a few words at any positions.
 
     Reads past the end see zeros, from a padded copy of just the last bytes (never of the part).
     """
@@ -433,17 +433,16 @@ class _Bytes:
             raise NotPlain("too large for 32-bit string offsets")
         self.xml = xml
         self.array: Bytes = np.frombuffer(xml, dtype=np.uint8)
-        self.tail_start = max(len(xml) - self._TAIL, 0)
-        self.tail: Bytes = np.frombuffer(xml[self.tail_start :] + bytes(2 * self._TAIL), dtype=np.uint8)
         self.last_word = len(xml) - 8  # the last position whose 8 bytes are all in the part
         self._words = _overlapping_words(xml)
-        self._tail_words = _overlapping_words(self.tail.tobytes())
+        self.tail_start = max(len(xml) - self._TAIL, 0)
+        self._tail_words = _overlapping_words(xml[self.tail_start :] + bytes(2 * self._TAIL))
 
     def tokens(self, start: int, stop: int) -> Ints:
         """Where each "<" between ``start`` and ``stop`` is: one token per tag, with the text after it.
 
-        Plain XML spends at least 4 bytes a tag (``<si><t></t></si>``); a part denser in "<" is not
-        plain, and is refused before its positions take more memory than the part itself.
+        Plain XML spends at least 4 bytes a tag (``<si><t></t></si>``); a part with more than one
+        "<" in 3 bytes is not plain, and is refused before its positions (4 bytes each) outgrow it.
         """
         return self.find_all(ord("<"), start, stop, most=(stop - start) // _BYTES_PER_TAG + 1)
 
