@@ -91,16 +91,30 @@ def sheet_parts(inflated: Mapping[str, bytes]) -> list[SheetPart]:
     return parts
 
 
-def check_extent(name: str, xml: bytes, limits: ParseLimits) -> None:
-    """Check the range calamine will allocate against the limits, before it allocates it.
+def check_extent(name: str, xml: bytes, limits: ParseLimits) -> tuple[int, int, int, int] | None:
+    """Check the range calamine will allocate against the limits, before it allocates it; its span.
 
     Calamine allocates a sheet's whole used range at once: one cell at XFD1048576 in a file of a
     few hundred bytes would abort the process, so the range is measured on the XML first, counting
     every cell element (styled empty ones too, which can only make the estimate larger).
     """
     span = _plain_span(xml) or _span_of_any_form(name, xml)
-    if span is None:
-        return
+    if span is not None:
+        check_span(name, span, limits)
+    return span
+
+
+def check_cell_elements(name: str, count: int, limits: ParseLimits) -> None:
+    """Check how many cell elements a sheet has against the cell limit (repeats of one cell count too)."""
+    if count > limits.max_cells:
+        raise WorkbookRejected(
+            f"sheet {name!r} has {count:,} cell elements, over the limit of {limits.max_cells:,} cells "
+            "(setting READYCHECK_MAX_CELLS)"
+        )
+
+
+def check_span(name: str, span: tuple[int, int, int, int], limits: ParseLimits) -> None:
+    """Check a sheet's span (first and last row, first and last column) against the limits."""
     first_row, last_row, first_col, last_col = span
     height = last_row - first_row + 1
     width = last_col - first_col + 1
@@ -228,6 +242,15 @@ def walk_positions(xml: bytes) -> tuple[set[int], set[int]]:
         rows.add(row)
         columns.add(column)
     return rows, columns
+
+
+def column_letter(number: int) -> str:
+    """The spreadsheet letter of a 1-based column number (1 -> A, 28 -> AB)."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def column_number(letters: str) -> int:

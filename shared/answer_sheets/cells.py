@@ -7,6 +7,7 @@ whole (pandas, vectorised), never cell by cell.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -88,13 +89,21 @@ def clean_frame(frame: DataFrame) -> DataFrame:
     import pandas as pd
 
     # Column by column: a row-wise conversion of Arrow-backed columns would interleave them first.
-    columns = {
-        name: ["" if pd.isna(cell) else str(cell).strip() for cell in frame[name].tolist()]
-        for name in frame.columns
-    }
+    columns = {name: _clean_texts(frame[name]) for name in frame.columns}
     return pd.DataFrame(columns, index=frame.index, columns=frame.columns, dtype=object)
 
 
+def _clean_texts(column: Series) -> list[str]:
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype):
+        # Arrow to Python in one call, not a pandas scalar per cell.
+        return ["" if cell is None else str(cell).strip() for cell in arrow_cells(column).to_pylist()]
+    return ["" if pd.isna(cell) else str(cell).strip() for cell in column.tolist()]
+
+
+@functools.lru_cache(maxsize=8192)
 def norm(text: str) -> str:
     """Text for comparison: Unicode-normalised, casefolded, punctuation as spaces, single spaces."""
     # [\W_] is exactly what str.isalnum() rejects; one regex pass instead of a loop per character.

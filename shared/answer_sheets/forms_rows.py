@@ -8,7 +8,7 @@ sent for grading), never all up front.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
@@ -68,20 +68,21 @@ class FormsParser:
                 self.problems,
             )
         body = _FormsBody(self.frame, self.header, columns, Rules(self.bank), self.sheet)
-        kept = self._deduplicate(self._responses(body, metas))
+        responses = self._responses(body, metas)
+        kept = self._deduplicate(responses)
         everything = list(self.problems)
-        for response in kept:
-            everything.extend(body.problems.get(response.position, ()))
-            everything.extend(response.problems)
+        for position in kept:
+            everything.extend(body.problems.get(position, ()))
+            everything.extend(responses.problems.get(position, ()))
         if not kept:
             raise WorkbookRejected(
                 f"no response in sheet '{self.sheet}' can be attributed to a candidate", everything
             )
-        cohort = _Cohort(kept, body, self.digest, self.fmt)
+        cohort = _Cohort(kept, responses, body, self.digest, self.fmt)
         return ParseResult(source_format=self.fmt, submissions=cohort, problems=tuple(everything))
 
-    def _responses(self, body: _FormsBody, metas: Mapping[str, str]) -> Iterator[_Response]:
-        """The attributed rows: identity, candidate and time per row; answers stay in the columns."""
+    def _responses(self, body: _FormsBody, metas: Mapping[str, str]) -> _Responses:
+        """The attributed rows, column by column: identity, candidate, time; answers stay in the columns."""
         import numpy as np
         import pandas as pd
 
@@ -96,27 +97,25 @@ class FormsParser:
         # The response times as one column, parsed once: days for the candidates, instants to order by.
         texts = pd.Series(when_texts, dtype=object)
         moments = read_datetimes(texts)
-        days = moments.dt.strftime("%Y-%m-%d").where(moments.notna(), texts).tolist()
+        days = [str(day) for day in moments.dt.strftime("%Y-%m-%d").where(moments.notna(), texts).tolist()]
         instants = moments.to_numpy(dtype="datetime64[us]").astype(np.int64).tolist()
-        rows = zip(
-            body.rows,
-            body.answered,
-            meta("email"),
-            meta("name"),
-            meta("id"),
-            meta("target_role"),
-            days,
-            instants,
-            strict=True,
-        )
-        for position, (row, answered, email, name, response_id, role, day, when) in enumerate(rows):
-            if name.casefold() == ANONYMOUS:
-                name = ""
+        emails, ids = meta("email"), meta("id")
+        # A name "anonymous" (any case) is no name.
+        names = [name if name.casefold() != ANONYMOUS else "" for name in meta("name")]
+        identities: list[str] = []
+        shown: list[str] = []
+        responses = _Responses(body.rows, names, meta("target_role"), days, instants)
+        for position, (row, answered, email, name, response_id) in enumerate(
+            zip(body.rows, body.answered, emails, names, ids, strict=True)
+        ):
             if not answered and not (email or name):
-                continue  # a blank row a round trip added, or a row with no answers and no one
+                identities.append("")  # a blank row a round trip added, or a row with no answers and no one
+                shown.append("")
+                continue
+            folded = email.casefold()
             problems: list[Problem] = []
-            if email and email.casefold() != ANONYMOUS:
-                identity = email.casefold()
+            if email and folded != ANONYMOUS:
+                identity = folded
                 if "@" not in email:
                     problems.append(
                         Problem(
@@ -146,49 +145,65 @@ class FormsParser:
                         "no email, name or response id: the response cannot be attributed; skipped",
                     )
                 )
+                identities.append("")
+                shown.append("")
                 continue
             if not answered:
                 problems.append(Problem(self.sheet, row, None, "the response answers no question"))
-            yield _Response(row, position, identity, name, email, role, str(day), when, tuple(problems))
+            identities.append(identity)
+            shown.append(email)
+            if problems:
+                responses.problems[position] = tuple(problems)
+        responses.identities = identities
+        responses.emails = shown
+        return responses
 
-    def _deduplicate(self, responses: Iterator[_Response]) -> list[_Response]:
-        """One response per identity: the latest wins (a candidate's resubmission)."""
-        by_identity: dict[str, list[_Response]] = {}
-        for response in responses:
-            by_identity.setdefault(response.identity, []).append(response)
-        kept: list[_Response] = []
+    def _deduplicate(self, responses: _Responses) -> list[int]:
+        """The positions of the responses kept, one per identity: the latest wins (a resubmission)."""
+        rows = responses.rows
+        attributed = [position for position, identity in enumerate(responses.identities) if identity]
+        if len({responses.identities[position] for position in attributed}) == len(attributed):
+            return attributed  # no one answered twice
+        by_identity: dict[str, list[int]] = {}
+        for position in attributed:
+            by_identity.setdefault(responses.identities[position], []).append(position)
+        kept: list[int] = []
         for group in by_identity.values():
+            if len(group) == 1:
+                kept.append(group[0])
+                continue
             # Latest completion time wins (unreadable times sort first); then the later row.
-            ordered = group if len(group) == 1 else sorted(group, key=lambda r: (r.when, r.row))
+            ordered = sorted(group, key=lambda position: (responses.instants[position], rows[position]))
             latest = ordered[-1]
             for dropped in ordered[:-1]:
                 self.problems.append(
                     Problem(
                         self.sheet,
-                        dropped.row,
+                        rows[dropped],
                         None,
-                        f"{latest.email!r} also answered in row {latest.row}; that later response "
-                        "is kept and this one is ignored",
+                        f"{responses.emails[latest]!r} also answered in row {rows[latest]}; that later "
+                        "response is kept and this one is ignored",
                     )
                 )
             kept.append(latest)
-        kept.sort(key=lambda response: response.row)
+        kept.sort()
         return kept
 
 
-@dataclass(frozen=True, slots=True)
-class _Response:
-    """One attributed row of a forms export; its answers are read only when its submission is built."""
+class _Responses:
+    """The attributed rows of a forms export, column by column (by position among the body's rows)."""
 
-    row: int
-    position: int
-    identity: str
-    name: str
-    email: str
-    role: str
-    day: str
-    when: int  # microseconds since the epoch; the smallest int64 when unreadable
-    problems: tuple[Problem, ...]
+    def __init__(
+        self, rows: list[int], names: list[str], roles: list[str], days: list[str], instants: list[int]
+    ) -> None:
+        self.rows = rows
+        self.names = names
+        self.roles = roles
+        self.days = days
+        self.instants = instants  # microseconds since the epoch; the smallest int64 when unreadable
+        self.identities: list[str] = []  # "" for a row not attributed
+        self.emails: list[str] = []  # as shown: the email, or "anonymous"
+        self.problems: dict[int, tuple[Problem, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +343,11 @@ def _answer_fields(item_id: str, raw: str, reading: _Reading, sheet: str, col: s
 class _Cohort(Sequence[Submission]):
     """A forms export's submissions, each built from the columns when it is taken."""
 
-    def __init__(self, kept: list[_Response], body: _FormsBody, digest: str, fmt: SheetFormat) -> None:
+    def __init__(
+        self, kept: list[int], responses: _Responses, body: _FormsBody, digest: str, fmt: SheetFormat
+    ) -> None:
         self._kept = kept
+        self._responses = responses
         self._body = body
         self._digest = digest
         self._fmt = fmt
@@ -345,20 +363,24 @@ class _Cohort(Sequence[Submission]):
 
     def __getitem__(self, index: int | slice) -> Submission | tuple[Submission, ...]:
         if isinstance(index, slice):
-            return tuple(self._build(response) for response in self._kept[index])
+            return tuple(self._build(position) for position in self._kept[index])
         return self._build(self._kept[index])
 
-    def _build(self, response: _Response) -> Submission:
-        body = self._body
+    def _build(self, position: int) -> Submission:
+        body, responses = self._body, self._responses
         candidate = construct_validated(
-            Candidate, name=response.name, email=response.email, target_role=response.role, date=response.day
+            Candidate,
+            name=responses.names[position],
+            email=responses.emails[position],
+            target_role=responses.roles[position],
+            date=responses.days[position],
         )
         return construct_validated(
             Submission,
-            submission_key=submission_key(self._digest, response.identity),
+            submission_key=submission_key(self._digest, responses.identities[position]),
             candidate=candidate,
             source_format=self._fmt,
-            answers=body.answers(response.position),
-            confidence=body.confidence(response.position),
-            problems=(*body.problems.get(response.position, ()), *response.problems),
+            answers=body.answers(position),
+            confidence=body.confidence(position),
+            problems=(*body.problems.get(position, ()), *responses.problems.get(position, ())),
         )

@@ -198,3 +198,46 @@ def _hostile_set() -> list[bytes]:
 
 
 _HOSTILE = _hostile_set()
+
+
+def _with_sheet_text(workbook: bytes, text: bytes) -> bytes:
+    """The workbook with ``text`` added just inside its first sheet's root element."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(workbook)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                root_end = content.index(b">", content.index(b"<worksheet")) + 1
+                content = content[:root_end] + text + content[root_end:]
+            target.writestr(info.filename, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        (b"<!DOCTYPE x>", True),
+        (b"<!doctype x>", True),
+        (b"<!EnTiTy x 'y'>", True),
+        (b"Wow! " * 300 + b"<!ENTITY x 'y'>", True),  # past the first few exclamation marks
+        (b"Wow! " * 300 + b"<!-- fine -->", False),
+        (b"<! DOCTYPE x>", False),
+    ],
+    ids=[
+        "doctype",
+        "lowercase",
+        "entity-any-case",
+        "after-many-bangs",
+        "many-bangs-no-dtd",
+        "not-a-declaration",
+    ],
+)
+def test_a_dtd_is_found_wherever_it_stands_in_a_part(filled: bytes, text: bytes, refused: bool) -> None:
+    data = _with_sheet_text(filled, text)
+    if refused:
+        assert "xl/worksheets/sheet1.xml declares a DTD or entities" in rejection(data)
+    else:
+        assert check_workbook(data, LIMITS).parts
