@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import filterfalse, pairwise
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
@@ -108,6 +108,10 @@ _SHARED_WORDS = ("both", "also", "too", "either")
 _CONTRAST_WORDS = ("than", "unlike", "instead", "versus", "vs", "not", "over")
 _DROPPED = frozenset({"a", "an", "the"})
 _SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\b(?:but|however|whereas|while)\b", re.IGNORECASE)
+# The same split for a text without bullets or joining words, many times faster.
+_PUNCTUATION_BREAK = re.compile(r"[.;:!?\n\r•]+")
+_BULLET = re.compile(r"\s[-*]\s")
+_JOINING_WORDS = ("but", "however", "whereas", "while")
 _WORD = re.compile(r"[a-z0-9_]+|,")
 _NOT = re.compile(r"n't\b")
 _POSSESSIVE = re.compile(r"'s\b")
@@ -161,6 +165,8 @@ _NEEDED = frozenset(stem(w) for w in _NEEDED_WORDS)
 _FILLER = frozenset(stem(w) for w in _FILLER_WORDS)
 _SHARED = frozenset(stem(w) for w in _SHARED_WORDS)
 _CONTRAST = frozenset(stem(w) for w in _CONTRAST_WORDS)
+_DENIALS = _NEGATIONS | _DISMISSALS
+_COMMA = frozenset({","})
 _PREPOSITIONS = frozenset({"from", "in", "at", "by", "via", "into", "through", "on"})
 # Words that carry no content of their own: a sentence of only these and the question's words says nothing.
 _FUNCTION_WORDS = frozenset(
@@ -233,13 +239,26 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in _WORD.findall(_plain(text)) if w not in _DROPPED and w != ",")
 
 
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    return stem(word)
+# Distinct words a worker remembers the stems of; past this, a new word is stemmed each time it comes.
+_STEM_TABLE_SIZE = 65536
+
+
+class _StemTable(dict[str, str]):
+    """Each word's stem, "" for an article, worked out the first time the word comes."""
+
+    def __missing__(self, word: str) -> str:
+        found = "" if word in _DROPPED else stem(word)
+        if len(self) < _STEM_TABLE_SIZE:
+            self[word] = found
+        return found
+
+
+_STEMS = _StemTable()
 
 
 def _words(part: str) -> tuple[str, ...]:
-    return tuple(map(_stem, filterfalse(_DROPPED.__contains__, _WORD.findall(_plain(part)))))
+    # No stem is empty, so filtering out "" drops exactly the articles.
+    return tuple(filter(None, map(_STEMS.__getitem__, _WORD.findall(_plain(part)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,15 +269,54 @@ class Sentence:
     words: tuple[str, ...]
 
 
+def _sentence_parts(text: str) -> list[str]:
+    # Case-insensitive matching treats a few non-ASCII letters as ASCII ones ("ſ" as "s"), so only
+    # an ASCII text is checked by its lower case for the joining words.
+    if text.isascii():
+        folded = text.lower()
+        if not any(word in folded for word in _JOINING_WORDS) and not (
+            ("-" in text or "*" in text) and _BULLET.search(text)
+        ):
+            return _PUNCTUATION_BREAK.split(text)
+    return _SENTENCE_BREAK.split(text)
+
+
 def split_sentences(text: str) -> tuple[Sentence, ...]:
     """The answer as sentences: lines, bullets, and clauses after "but", "however" or "whereas"."""
-    found = (Sentence(part.strip(), _words(part)) for part in _SENTENCE_BREAK.split(text))
-    return tuple(s for s in found if s.words)
+    sentences = []
+    for part in _sentence_parts(text):
+        words = _words(part)
+        if words:
+            sentences.append(Sentence(part.strip(), words))
+    return tuple(sentences)
 
 
-@lru_cache(maxsize=65536)
 def _typo(word: str, target: str) -> bool:
     return fuzz.ratio(word, target, score_cutoff=FUZZY_TOKEN_RATIO) >= FUZZY_TOKEN_RATIO
+
+
+class _WordMatches(dict[str, tuple[str, ...]]):
+    """For each word of an answer, the rubric's words it counts as: itself, or those it is a typo of.
+
+    Worked out the first time a word comes and kept, so an answer's words cost a lookup each.
+    """
+
+    __slots__ = ("_fuzzy", "_words")
+
+    def __init__(self, words: frozenset[str], fuzzy: dict[str, tuple[str, ...]]) -> None:
+        super().__init__()
+        self._words = words
+        # Words long enough to match a typo, by their first two letters (which a typo must keep).
+        self._fuzzy = fuzzy
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        found: tuple[str, ...] = (word,) if word in self._words else ()
+        targets = self._fuzzy.get(word[:2])
+        if targets and len(word) >= FUZZY_TOKEN_MIN_LENGTH:
+            found += tuple(t for t in targets if t != word and _typo(word, t))
+        if len(self) < _STEM_TABLE_SIZE:
+            self[word] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,12 +351,12 @@ class Rubric:
     phrases: tuple[_Phrase, ...]
     # Phrase indexes by first word: a phrase can only occur in an answer that has its first word.
     by_first_word: dict[str, tuple[int, ...]]
-    words: frozenset[str]
-    # Words long enough to match a typo, by their first two letters (which a typo must keep).
-    fuzzy_words: dict[str, tuple[str, ...]]
+    matches: _WordMatches
     total_weight: float
     claims: tuple[_ClaimPlan, ...]
     prompt_words: frozenset[str]
+    # The prompt's words and the words that say nothing: a sentence of only these restates the question.
+    restating_words: frozenset[str]
     encoder: SentenceEncoder | None
     # One row per plain-words description.
     meanings: Matrix | None
@@ -354,15 +412,16 @@ def compile_rubric(
             descriptions.append(text)
     meanings = encoder.embed(descriptions) if encoder is not None and descriptions else None
     prompt_vector = encoder.embed([prompt]) if encoder is not None and prompt else None
+    prompt_words = frozenset(tokens(prompt))
     return Rubric(
         concepts=tuple(concepts),
         phrases=phrases,
         by_first_word={word: tuple(indexes) for word, indexes in by_first_word.items()},
-        words=words,
-        fuzzy_words={prefix: tuple(group) for prefix, group in fuzzy.items()},
+        matches=_WordMatches(words, {prefix: tuple(group) for prefix, group in fuzzy.items()}),
         total_weight=sum(c.weight for c in concepts),
         claims=claims,
-        prompt_words=frozenset(tokens(prompt)),
+        prompt_words=prompt_words,
+        restating_words=prompt_words | _FUNCTION_WORDS | _FILLER,
         encoder=encoder,
         meanings=meanings,
         meaning_columns=tuple(
@@ -373,16 +432,17 @@ def compile_rubric(
     )
 
 
-def _matches(text: Sequence[Sequence[str]], rubric: Rubric) -> dict[str, set[str]]:
+def _matches(vocabularies: Sequence[frozenset[str]], rubric: Rubric) -> dict[str, set[str]]:
     """For each rubric word the answer's words that count as it: itself or a typo of a long word."""
-    answer_words: set[str] = set().union(*text)
-    found = {word: {word} for word in rubric.words.intersection(answer_words)}
-    for word in answer_words:
-        targets = rubric.fuzzy_words.get(word[:2])
-        if targets and len(word) >= FUZZY_TOKEN_MIN_LENGTH:
-            for target in targets:
-                if target != word and _typo(word, target):
-                    found.setdefault(target, set()).add(word)
+    table = rubric.matches
+    found: dict[str, set[str]] = {}
+    for word in frozenset().union(*vocabularies):
+        for target in table[word]:
+            accepted = found.get(target)
+            if accepted is None:
+                found[target] = {word}
+            else:
+                accepted.add(word)
     return found
 
 
@@ -394,27 +454,41 @@ def _present(
     rubric: Rubric, matches: dict[str, set[str]]
 ) -> dict[int, tuple[list[_Present], list[_Present]]]:
     """Per concept index, its misstatements and synonyms all of whose words occur in the answer."""
+    by_first_word = rubric.by_first_word
+    candidates: set[int] = set()
+    for word in matches:
+        starting = by_first_word.get(word)
+        if starting is not None:
+            candidates.update(starting)
     present: dict[int, tuple[list[_Present], list[_Present]]] = {}
-    for index in sorted({i for word in matches for i in rubric.by_first_word.get(word, ())}):
-        phrase = rubric.phrases[index]
-        if all(word in matches for word in phrase.words):
-            accepted = tuple(matches[word] for word in phrase.words)
-            wrong, right = present.setdefault(phrase.concept, ([], []))
-            (wrong if phrase.misstatement else right).append((phrase, accepted))
+    phrases = rubric.phrases
+    for index in sorted(candidates):
+        phrase = phrases[index]
+        try:
+            accepted = tuple([matches[word] for word in phrase.words])
+        except KeyError:
+            continue
+        wrong, right = present.setdefault(phrase.concept, ([], []))
+        (wrong if phrase.misstatement else right).append((phrase, accepted))
     return present
 
 
 def find(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
     """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between."""
     # Each word of the phrase comes as the set of the answer's words that count as it (typos).
-    spans: list[tuple[int, int]] = []
     # Most sentences lack the phrase's first word, which a set operation rules out at once.
     if not phrase or phrase[0].isdisjoint(sentence):
-        return spans
+        return []
+    return _spans(sentence, phrase, gap)
+
+
+def _spans(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
+    """:func:`find` for a phrase whose first word the sentence is known to have."""
+    spans: list[tuple[int, int]] = []
     first, rest = phrase[0], phrase[1:]
     for start, word in enumerate(sentence):
         if word in first:
-            end = _follow(sentence, rest, start, gap)
+            end = _follow(sentence, rest, start, gap) if rest else start + 1
             if end is not None:
                 spans.append((start, end))
     return spans
@@ -440,25 +514,26 @@ def _exact(words: Sequence[str]) -> tuple[set[str], ...]:
 def _denial(sentence: Sequence[str], span: tuple[int, int], phrase: Sequence[str]) -> str:
     """ "dismissed", "negated" or "" for a phrase found at ``span`` in a sentence."""
     start, end = span
-    before = sentence[max(0, start - NEGATION_REACH) : start]
-    if "," in before:
-        before = before[len(before) - before[::-1].index(",") :]
-    # A negation the phrase itself contains ("no secrets in code") is part of what it says.
-    inside = [w for w in sentence[start:end] if w not in phrase]
     after = sentence[end : end + DISMISSAL_REACH]
     if "," in after:
         after = after[: after.index(",")]
-    if any(w in _DISMISSALS for w in (*before, *after)):
+    # The words just before the phrase (NEGATION_REACH) are the last of these, so a dismissal
+    # among them is one here too.
+    reach = sentence[max(0, start - DISMISSAL_LIST_REACH) : start]
+    if not (_DISMISSALS.isdisjoint(reach) and _DISMISSALS.isdisjoint(after)):
         return "dismissed"
-    if any(w in _NEGATIONS for w in after) and any(w in _NEEDED for w in after):
+    if not (_NEGATIONS.isdisjoint(after) or _NEEDED.isdisjoint(after)):
         return "dismissed"
     # "don't bother with slots, canary releases or approvals": a dismissal reaches along a list.
-    reach = sentence[max(0, start - DISMISSAL_LIST_REACH) : start]
-    if any(w in _NEEDED for w in reach) and any(w in _NEGATIONS for w in reach):
+    if not (_NEEDED.isdisjoint(reach) or _NEGATIONS.isdisjoint(reach)):
         return "dismissed"
-    if any(w in _DISMISSALS for w in reach):
-        return "dismissed"
-    if any(word in _NEGATIONS for word in (*before, *inside)):
+    before = sentence[max(0, start - NEGATION_REACH) : start]
+    if "," in before:
+        before = before[len(before) - before[::-1].index(",") :]
+    if not _NEGATIONS.isdisjoint(before):
+        return "negated"
+    # A negation the phrase itself contains ("no secrets in code") is part of what it says.
+    if any(w in _NEGATIONS and w not in phrase for w in sentence[start:end]):
         return "negated"
     return ""
 
@@ -472,29 +547,42 @@ class _Hits:
     misstated: list[tuple[int, str]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Sentences:
+    """An answer's sentences as the readings need them, each worked out once per answer."""
+
+    parsed: tuple[Sentence, ...]
+    words: tuple[tuple[str, ...], ...]
+    vocabularies: tuple[frozenset[str], ...]
+    # Whether a sentence has a negation or a dismissal at all: one without cannot deny a phrase.
+    guarded: tuple[bool, ...]
+    restated: tuple[bool, ...]
+
+
 def _lexical_hits(
-    hits: _Hits,
-    misstatements: list[_Present],
-    synonyms: list[_Present],
-    text: Sequence[Sentence],
-    restated: Sequence[bool],
+    hits: _Hits, misstatements: list[_Present], synonyms: list[_Present], text: _Sentences
 ) -> None:
-    for index, sentence in enumerate(text):
-        words = sentence.words
-        if restated[index]:
+    for index, words in enumerate(text.words):
+        if text.restated[index]:
             continue
+        vocabulary = text.vocabularies[index]
+        guarded = text.guarded[index]
         wrong = []
         for phrase, accepted in misstatements:
-            for span in find(words, accepted, MISSTATEMENT_GAP):
-                if not _denial(words, span, phrase.words):
+            if accepted[0].isdisjoint(vocabulary):
+                continue
+            for span in _spans(words, accepted, MISSTATEMENT_GAP):
+                if not (guarded and _denial(words, span, phrase.words)):
                     wrong.append(span)
                     hits.misstated.append((index, f'"{phrase.text}" is wrong'))
         for phrase, accepted in synonyms:
-            for span in find(words, accepted, SYNONYM_GAP):
+            if accepted[0].isdisjoint(vocabulary):
+                continue
+            for span in _spans(words, accepted, SYNONYM_GAP):
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
-                if any(s[0] < span[1] and span[0] < s[1] for s in wrong):
+                if wrong and any(s[0] < span[1] and span[0] < s[1] for s in wrong):
                     continue
-                denial = _denial(words, span, phrase.words)
+                denial = _denial(words, span, phrase.words) if guarded else ""
                 if denial:
                     hits.denied.append((index, denial))
                 else:
@@ -511,7 +599,7 @@ def _mentions(words: Sequence[str], claim: _ClaimPlan) -> list[tuple[int, int, b
         for is_subject, names in ((True, claim.subjects), (False, claim.rivals))
         for name in names
         for start, end in find(words, name, 0)
-        if not _CONTRAST.intersection(words[max(0, start - 2) : start])
+        if _CONTRAST.isdisjoint(words[max(0, start - 2) : start])
     ]
     return sorted(found)
 
@@ -537,11 +625,16 @@ def _owner(
     return before[-1] if before else None
 
 
-def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: Sequence[Sentence]) -> None:
+def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: _Sentences) -> None:
+    # A sentence that shares an attribute between its subjects ("both", "also") is not read for claims.
+    readable = [
+        (index, words, vocabulary, text.guarded[index])
+        for index, (words, vocabulary) in enumerate(zip(text.words, text.vocabularies, strict=True))
+        if _SHARED.isdisjoint(vocabulary)
+    ]
     for claim in rubric.claims:
-        for index, sentence in enumerate(text):
-            words = sentence.words
-            if claim.words.isdisjoint(words) or _SHARED.intersection(words):
+        for index, words, vocabulary, guarded in readable:
+            if claim.words.isdisjoint(vocabulary):
                 continue
             mentions = _mentions(words, claim)
             if not mentions:
@@ -553,7 +646,7 @@ def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: Sequence[Sentence]
                     owner = _owner(words, mentions, span)
                     if owner is None:
                         continue
-                    denial = _denial(words, span, attribute)
+                    denial = _denial(words, span, attribute) if guarded else ""
                     found = hits.setdefault(claim.concept, _Hits([], [], []))
                     if owner[2] and not denial:
                         found.positive.append((index, span))
@@ -565,30 +658,35 @@ def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: Sequence[Sentence]
                         )
 
 
-def _is_list(sentence: Sequence[str]) -> bool:
-    parts: list[int] = [0]
+def _shape(sentence: Sequence[str]) -> tuple[int, bool]:
+    """A sentence's content words, and whether it is a list of names."""
+    content = len(sentence) - sum(map(_FILLER.__contains__, sentence))
+    parts = sentence.count(",") + 1
+    # A list needs enough parts, and a part longer than a name rules it out.
+    if parts < LIST_MIN_PARTS or content > parts * LIST_PART_WORDS:
+        return content, False
+    longest = run = 0
     for word in sentence:
         if word == ",":
-            parts.append(0)
+            run = 0
         elif word not in _FILLER:
-            parts[-1] += 1
-    return len(parts) >= LIST_MIN_PARTS and max(parts) <= LIST_PART_WORDS
-
-
-def _content(sentence: Sequence[str]) -> int:
-    return sum(1 for w in sentence if w not in _FILLER)
+            run += 1
+            longest = max(longest, run)
+    return content, longest <= LIST_PART_WORDS
 
 
 def _explanation_credit(
     sentence_index: int,
     sentence: Sequence[str],
+    shape: tuple[int, bool],
     covered: dict[int, set[int]],
     concepts_in: dict[int, int],
 ) -> tuple[float, str]:
-    if _is_list(sentence):
+    content, listed = shape
+    if listed:
         return NAMED_ONLY_CREDIT, "named"
-    used = covered.get(sentence_index, set())
-    content = sum(1 for i, w in enumerate(sentence) if i not in used and w not in _FILLER)
+    # The words a synonym or attribute matched are not the sentence's own.
+    content -= sum(1 for i in covered.get(sentence_index, ()) if sentence[i] not in _FILLER)
     ratio = content / max(1, concepts_in.get(sentence_index, 1))
     if ratio >= FULL_EXPLANATION_RATIO:
         return 1.0, "explained"
@@ -597,11 +695,11 @@ def _explanation_credit(
     return NAMED_ONLY_CREDIT, "named"
 
 
-def _restates_question(sentence: Sentence, rubric: Rubric) -> bool:
-    words = {w for w in sentence.words if w != ","}
+def _restates_question(vocabulary: frozenset[str], rubric: Rubric) -> bool:
+    words = vocabulary - _COMMA
     if not words or not rubric.prompt_words:
         return False
-    if len(words - rubric.prompt_words - _FUNCTION_WORDS - _FILLER) < 2:
+    if len(words - rubric.restating_words) < 2:
         return True
     return len(words & rubric.prompt_words) / len(words) >= COPY_OVERLAP
 
@@ -611,13 +709,15 @@ def _meaning_pieces(reading: _Reading) -> tuple[list[int], list[str], list[tuple
     readable: list[int] = []
     chunks: list[str] = []
     spans: list[tuple[int, int]] = []
-    for i, s in enumerate(reading.sentences):
-        if reading.restated[i] or _content(s.words) < SEMANTIC_MIN_WORDS or _is_list(s.words):
+    restated = reading.text.restated
+    for i, (s, (content, listed)) in enumerate(zip(reading.text.parsed, reading.shapes, strict=True)):
+        if restated[i] or content < SEMANTIC_MIN_WORDS or listed:
             continue
         words = s.text.split()
+        offset = len(chunks)
         for begin, end in _pieces(words):
             readable.append(i)
-            spans.append((len(chunks) + begin, len(chunks) + end))
+            spans.append((offset + begin, offset + end))
         chunks += words
     return readable, chunks, spans
 
@@ -689,7 +789,8 @@ def grade_answers(answers: Sequence[tuple[str, Rubric]]) -> list[RubricResult]:
         first = len(spans)
         if request is not None:
             _, pieces_chunks, pieces_spans = request
-            spans += [(begin + len(chunks), end + len(chunks)) for begin, end in pieces_spans]
+            offset = len(chunks)
+            spans += [(begin + offset, end + offset) for begin, end in pieces_spans]
             chunks += pieces_chunks
         rows.append((first, len(spans)))
     # Every rubric of a bank shares the worker's one encoder.
@@ -708,8 +809,9 @@ def grade_answers(answers: Sequence[tuple[str, Rubric]]) -> list[RubricResult]:
 class _Reading:
     """What the words and the claims of one answer say, before it is read for meaning."""
 
-    sentences: tuple[Sentence, ...]
-    restated: tuple[bool, ...]
+    text: _Sentences
+    # Per sentence, its content words and whether it is a list of names.
+    shapes: tuple[tuple[int, bool], ...]
     hits: dict[int, _Hits]
     covered: dict[int, set[int]]
     concepts_in: dict[int, int]
@@ -717,13 +819,20 @@ class _Reading:
 
 def _read(text: str, rubric: Rubric) -> _Reading:
     parsed = split_sentences(text)
-    words_only = [s.words for s in parsed]
-    present = _present(rubric, matches=_matches(words_only, rubric))
+    words = tuple(s.words for s in parsed)
+    vocabularies = tuple(map(frozenset, words))
+    sentences = _Sentences(
+        parsed=parsed,
+        words=words,
+        vocabularies=vocabularies,
+        guarded=tuple(not _DENIALS.isdisjoint(v) for v in vocabularies),
+        restated=tuple(_restates_question(v, rubric) for v in vocabularies),
+    )
+    present = _present(rubric, _matches(vocabularies, rubric))
     hits: dict[int, _Hits] = {}
-    restated = tuple(_restates_question(s, rubric) for s in parsed)
     for index, (misstatements, synonyms) in present.items():
-        _lexical_hits(hits.setdefault(index, _Hits([], [], [])), misstatements, synonyms, parsed, restated)
-    _claim_hits(hits, rubric, parsed)
+        _lexical_hits(hits.setdefault(index, _Hits([], [], [])), misstatements, synonyms, sentences)
+    _claim_hits(hits, rubric, sentences)
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
     for found in hits.values():
@@ -733,13 +842,13 @@ def _read(text: str, rubric: Rubric) -> _Reading:
             seen_in.add(index)
         for index in seen_in:
             concepts_in[index] = concepts_in.get(index, 0) + 1
-    return _Reading(parsed, restated, hits, covered, concepts_in)
+    return _Reading(sentences, tuple(map(_shape, words)), hits, covered, concepts_in)
 
 
 def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float, int]]) -> RubricResult:
     """Combine the three readings into credits, deductions, the share and the doubts."""
-    parsed, hits, covered, concepts_in = reading.sentences, reading.hits, reading.covered, reading.concepts_in
-    words_only = [s.words for s in parsed]
+    hits, covered, concepts_in = reading.hits, reading.covered, reading.concepts_in
+    parsed, words_only = reading.text.parsed, reading.text.words
     word_count = sum(len(w) - w.count(",") for w in words_only)
     concepts = rubric.concepts
     total = rubric.total_weight or 1.0
@@ -773,7 +882,11 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
             for sentence_index, _ in found.positive:
                 if sentence_index not in credits:
                     credits[sentence_index] = _explanation_credit(
-                        sentence_index, words_only[sentence_index], covered, concepts_in
+                        sentence_index,
+                        words_only[sentence_index],
+                        reading.shapes[sentence_index],
+                        covered,
+                        concepts_in,
                     )
             best = max(found.positive, key=lambda hit: credits[hit[0]])[0]
             credit, state = credits[best]

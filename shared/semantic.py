@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:
     import numpy as np
@@ -85,12 +85,27 @@ class WordLlamaEncoder:
         """Token-mean vectors of chunk ranges by one gather and running sums, each row normalised."""
         import numpy as np
 
-        known = self._rows.get
-        rows = np.array([known(c) if c in self._rows else self._row(c) for c in chunks], dtype=np.int64)
+        known = list(map(self._rows.get, chunks))
+        # Chunks met before (nearly all) are one lookup each; only a new one is tokenised.
+        rows = (
+            [self._row(c) if row is None else row for row, c in zip(known, chunks, strict=True)]
+            if None in known
+            else cast("list[int]", known)
+        )
         bounds = np.array(spans, dtype=np.int64).reshape(-1, 2)
-        # Running sums over the chunks: each span's sum is one subtraction, however many spans overlap.
-        running = np.zeros((len(chunks) + 1, self._table.shape[1]), dtype=np.float32)
-        np.cumsum(self._sums[rows], axis=0, out=running[1:])
+        # Row k + 1 of ``running`` holds chunk k's token sum until it is replaced by the running sum
+        # of chunks 0..k, which happens only where a span starts or ends. Each such sum is the sum
+        # before it plus the chunks since, added row after row: the very numbers a cumulative sum
+        # over every chunk gives, at a fraction of its cost.
+        running = np.empty((len(chunks) + 1, self._table.shape[1]), dtype=np.float32)
+        running[0] = 0.0
+        np.take(self._sums, rows, axis=0, out=running[1:])
+        done = 0
+        for bound in np.unique(bounds).tolist():
+            if bound > done:
+                # The first sum starts at chunk 0 itself, not at 0.0 + chunk 0, as a cumulative sum does.
+                np.add.reduce(running[done or 1 : bound + 1], axis=0, out=running[bound])
+                done = bound
         vectors = running[bounds[:, 1]] - running[bounds[:, 0]]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
