@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rapidfuzz import fuzz
 
@@ -261,14 +261,6 @@ def _words(part: str) -> tuple[str, ...]:
     return tuple(filter(None, map(_STEMS.__getitem__, _WORD.findall(_plain(part)))))
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    """One sentence (or clause after "but") as written and as stemmed words."""
-
-    text: str
-    words: tuple[str, ...]
-
-
 def _sentence_parts(text: str) -> list[str]:
     # Case-insensitive matching treats a few non-ASCII letters as ASCII ones ("ſ" as "s"), so only
     # an ASCII text is checked by its lower case for the joining words.
@@ -281,14 +273,17 @@ def _sentence_parts(text: str) -> list[str]:
     return _SENTENCE_BREAK.split(text)
 
 
-def split_sentences(text: str) -> tuple[Sentence, ...]:
-    """The answer as sentences: lines, bullets, and clauses after "but", "however" or "whereas"."""
-    sentences = []
+def _split(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """The answer's sentences (lines, bullets, clauses after "but" or "however") as written and as words."""
+    texts: list[str] = []
+    words: list[tuple[str, ...]] = []
     for part in _sentence_parts(text):
-        words = _words(part)
-        if words:
-            sentences.append(Sentence(part.strip(), words))
-    return tuple(sentences)
+        found = _words(part)
+        if found:
+            # Kept with its surrounding spaces: quotes and the meaning reading split it into words anyway.
+            texts.append(part)
+            words.append(found)
+    return tuple(texts), tuple(words)
 
 
 def _typo(word: str, target: str) -> bool:
@@ -455,21 +450,29 @@ def _present(
 ) -> dict[int, tuple[list[_Present], list[_Present]]]:
     """Per concept index, its misstatements and synonyms all of whose words occur in the answer."""
     by_first_word = rubric.by_first_word
-    candidates: set[int] = set()
+    # Each phrase is listed under its first word only, so no index comes twice.
+    candidates: list[int] = []
     for word in matches:
         starting = by_first_word.get(word)
         if starting is not None:
-            candidates.update(starting)
+            candidates += starting
+    candidates.sort()
     present: dict[int, tuple[list[_Present], list[_Present]]] = {}
     phrases = rubric.phrases
-    for index in sorted(candidates):
+    for index in candidates:
         phrase = phrases[index]
-        try:
-            accepted = tuple([matches[word] for word in phrase.words])
-        except KeyError:
-            continue
-        wrong, right = present.setdefault(phrase.concept, ([], []))
-        (wrong if phrase.misstatement else right).append((phrase, accepted))
+        words = phrase.words
+        if len(words) == 1:
+            accepted: tuple[set[str], ...] = (matches[words[0]],)
+        else:
+            found = [matches.get(word) for word in words]
+            if None in found:
+                continue
+            accepted = tuple(cast("list[set[str]]", found))
+        lists = present.get(phrase.concept)
+        if lists is None:
+            lists = present[phrase.concept] = ([], [])
+        lists[0 if phrase.misstatement else 1].append((phrase, accepted))
     return present
 
 
@@ -484,11 +487,14 @@ def find(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[
 
 def _spans(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
     """:func:`find` for a phrase whose first word the sentence is known to have."""
+    first = phrase[0]
+    if len(phrase) == 1:
+        return [(start, start + 1) for start, word in enumerate(sentence) if word in first]
     spans: list[tuple[int, int]] = []
-    first, rest = phrase[0], phrase[1:]
+    rest = phrase[1:]
     for start, word in enumerate(sentence):
         if word in first:
-            end = _follow(sentence, rest, start, gap) if rest else start + 1
+            end = _follow(sentence, rest, start, gap)
             if end is not None:
                 spans.append((start, end))
     return spans
@@ -547,32 +553,28 @@ class _Hits:
     misstated: list[tuple[int, str]]
 
 
-@dataclass(frozen=True, slots=True)
-class _Sentences:
-    """An answer's sentences as the readings need them, each worked out once per answer."""
-
-    parsed: tuple[Sentence, ...]
-    words: tuple[tuple[str, ...], ...]
-    vocabularies: tuple[frozenset[str], ...]
-    # Whether a sentence has a negation or a dismissal at all: one without cannot deny a phrase.
-    guarded: tuple[bool, ...]
-    restated: tuple[bool, ...]
-
-
 def _lexical_hits(
-    hits: _Hits, misstatements: list[_Present], synonyms: list[_Present], text: _Sentences
-) -> None:
-    for index, words in enumerate(text.words):
-        if text.restated[index]:
+    misstatements: list[_Present],
+    synonyms: list[_Present],
+    text: Sequence[tuple[str, ...]],
+    vocabularies: Sequence[frozenset[str]],
+    restated: Sequence[bool],
+    guarded: Sequence[bool],
+) -> _Hits:
+    """Where one concept's synonyms and misstatements occur, and whether each is denied."""
+    hits = _Hits([], [], [])
+    for index, words in enumerate(text):
+        if restated[index]:
             continue
-        vocabulary = text.vocabularies[index]
-        guarded = text.guarded[index]
+        vocabulary = vocabularies[index]
+        # A sentence without a negation or a dismissal denies nothing.
+        denies = guarded[index]
         wrong = []
         for phrase, accepted in misstatements:
             if accepted[0].isdisjoint(vocabulary):
                 continue
             for span in _spans(words, accepted, MISSTATEMENT_GAP):
-                if not (guarded and _denial(words, span, phrase.words)):
+                if not (denies and _denial(words, span, phrase.words)):
                     wrong.append(span)
                     hits.misstated.append((index, f'"{phrase.text}" is wrong'))
         for phrase, accepted in synonyms:
@@ -582,11 +584,12 @@ def _lexical_hits(
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
                 if wrong and any(s[0] < span[1] and span[0] < s[1] for s in wrong):
                     continue
-                denial = _denial(words, span, phrase.words) if guarded else ""
+                denial = _denial(words, span, phrase.words) if denies else ""
                 if denial:
                     hits.denied.append((index, denial))
                 else:
                     hits.positive.append((index, span))
+    return hits
 
 
 def _mentions(words: Sequence[str], claim: _ClaimPlan) -> list[tuple[int, int, bool]]:
@@ -625,15 +628,21 @@ def _owner(
     return before[-1] if before else None
 
 
-def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: _Sentences) -> None:
+def _claim_hits(
+    hits: dict[int, _Hits],
+    rubric: Rubric,
+    text: Sequence[tuple[str, ...]],
+    vocabularies: Sequence[frozenset[str]],
+    guarded: Sequence[bool],
+) -> None:
     # A sentence that shares an attribute between its subjects ("both", "also") is not read for claims.
     readable = [
-        (index, words, vocabulary, text.guarded[index])
-        for index, (words, vocabulary) in enumerate(zip(text.words, text.vocabularies, strict=True))
+        (index, words, vocabulary, guarded[index])
+        for index, (words, vocabulary) in enumerate(zip(text, vocabularies, strict=True))
         if _SHARED.isdisjoint(vocabulary)
     ]
     for claim in rubric.claims:
-        for index, words, vocabulary, guarded in readable:
+        for index, words, vocabulary, denies in readable:
             if claim.words.isdisjoint(vocabulary):
                 continue
             mentions = _mentions(words, claim)
@@ -646,7 +655,7 @@ def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: _Sentences) -> Non
                     owner = _owner(words, mentions, span)
                     if owner is None:
                         continue
-                    denial = _denial(words, span, attribute) if guarded else ""
+                    denial = _denial(words, span, attribute) if denies else ""
                     found = hits.setdefault(claim.concept, _Hits([], [], []))
                     if owner[2] and not denial:
                         found.positive.append((index, span))
@@ -709,11 +718,11 @@ def _meaning_pieces(reading: _Reading) -> tuple[list[int], list[str], list[tuple
     readable: list[int] = []
     chunks: list[str] = []
     spans: list[tuple[int, int]] = []
-    restated = reading.text.restated
-    for i, (s, (content, listed)) in enumerate(zip(reading.text.parsed, reading.shapes, strict=True)):
+    restated = reading.restated
+    for i, (text, (content, listed)) in enumerate(zip(reading.texts, reading.shapes, strict=True)):
         if restated[i] or content < SEMANTIC_MIN_WORDS or listed:
             continue
-        words = s.text.split()
+        words = text.split()
         offset = len(chunks)
         for begin, end in _pieces(words):
             readable.append(i)
@@ -742,18 +751,32 @@ def _closeness(rubric: Rubric, readable: Sequence[int], vectors: Matrix) -> dict
 
 # Words that open a new clause; a chunk ending in a comma closes one.
 _CLAUSE_WORDS = frozenset({"and", "so", "then", "which", "with"})
+_OPENS, _CLOSES = 1, 2
+
+
+class _ChunkKinds(dict[str, int]):
+    """Whether a chunk opens a clause, closes one or neither, worked out the first time it comes."""
+
+    def __missing__(self, chunk: str) -> int:
+        kind = _CLOSES if chunk.endswith(",") else _OPENS if chunk.lower() in _CLAUSE_WORDS else 0
+        if len(self) < _STEM_TABLE_SIZE:
+            self[chunk] = kind
+        return kind
+
+
+_CHUNK_KINDS = _ChunkKinds()
 
 
 def _pieces(words: Sequence[str]) -> list[tuple[int, int]]:
     """A sentence and, when long, its clauses (as word ranges): one idea per piece reads closer."""
+    kinds = list(map(_CHUNK_KINDS.__getitem__, words))
+    if not any(kinds):
+        return [(0, len(words))]
     clauses: list[tuple[int, int]] = []
     begin = 0
-    for index, word in enumerate(words):
-        if word.lower() in _CLAUSE_WORDS:
-            clauses.append((begin, index))
-            begin = index + 1
-        elif word.endswith(","):
-            clauses.append((begin, index + 1))
+    for index, kind in enumerate(kinds):
+        if kind:
+            clauses.append((begin, index if kind == _OPENS else index + 1))
             begin = index + 1
     clauses.append((begin, len(words)))
     clauses = [(b, e) for b, e in clauses if e - b >= SEMANTIC_MIN_WORDS - 1]
@@ -805,11 +828,13 @@ def grade_answers(answers: Sequence[tuple[str, Rubric]]) -> list[RubricResult]:
     return results
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Reading:
     """What the words and the claims of one answer say, before it is read for meaning."""
 
-    text: _Sentences
+    texts: tuple[str, ...]
+    words: tuple[tuple[str, ...], ...]
+    restated: tuple[bool, ...]
     # Per sentence, its content words and whether it is a list of names.
     shapes: tuple[tuple[int, bool], ...]
     hits: dict[int, _Hits]
@@ -818,21 +843,14 @@ class _Reading:
 
 
 def _read(text: str, rubric: Rubric) -> _Reading:
-    parsed = split_sentences(text)
-    words = tuple(s.words for s in parsed)
+    texts, words = _split(text)
     vocabularies = tuple(map(frozenset, words))
-    sentences = _Sentences(
-        parsed=parsed,
-        words=words,
-        vocabularies=vocabularies,
-        guarded=tuple(not _DENIALS.isdisjoint(v) for v in vocabularies),
-        restated=tuple(_restates_question(v, rubric) for v in vocabularies),
-    )
-    present = _present(rubric, _matches(vocabularies, rubric))
+    restated = tuple(_restates_question(v, rubric) for v in vocabularies)
+    guarded = tuple(not _DENIALS.isdisjoint(v) for v in vocabularies)
     hits: dict[int, _Hits] = {}
-    for index, (misstatements, synonyms) in present.items():
-        _lexical_hits(hits.setdefault(index, _Hits([], [], [])), misstatements, synonyms, sentences)
-    _claim_hits(hits, rubric, sentences)
+    for index, (misstatements, synonyms) in _present(rubric, _matches(vocabularies, rubric)).items():
+        hits[index] = _lexical_hits(misstatements, synonyms, words, vocabularies, restated, guarded)
+    _claim_hits(hits, rubric, words, vocabularies, guarded)
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
     for found in hits.values():
@@ -842,13 +860,13 @@ def _read(text: str, rubric: Rubric) -> _Reading:
             seen_in.add(index)
         for index in seen_in:
             concepts_in[index] = concepts_in.get(index, 0) + 1
-    return _Reading(sentences, tuple(map(_shape, words)), hits, covered, concepts_in)
+    return _Reading(texts, words, restated, tuple(map(_shape, words)), hits, covered, concepts_in)
 
 
 def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float, int]]) -> RubricResult:
     """Combine the three readings into credits, deductions, the share and the doubts."""
     hits, covered, concepts_in = reading.hits, reading.covered, reading.concepts_in
-    parsed, words_only = reading.text.parsed, reading.text.words
+    parsed, words_only = reading.texts, reading.words
     word_count = sum(len(w) - w.count(",") for w in words_only)
     concepts = rubric.concepts
     total = rubric.total_weight or 1.0
@@ -866,15 +884,13 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
         share_of_grade = 4 * concept.weight / total
         if found.misstated:
             sentence_index, note = found.misstated[0]
-            verdicts.append(
-                ConceptVerdict(concept, 0.0, "misstated", _quote(parsed[sentence_index].text), note)
-            )
+            verdicts.append(ConceptVerdict(concept, 0.0, "misstated", _quote(parsed[sentence_index]), note))
             wrong += concept.weight
             wrong_concepts.append(concept.label)
             capped |= concept.essential
         elif any(how == "dismissed" for _, how in found.denied):
             sentence_index = next(i for i, how in found.denied if how == "dismissed")
-            verdicts.append(ConceptVerdict(concept, 0.0, "dismissed", _quote(parsed[sentence_index].text)))
+            verdicts.append(ConceptVerdict(concept, 0.0, "dismissed", _quote(parsed[sentence_index])))
             wrong += concept.weight
             wrong_concepts.append(concept.label)
             capped |= concept.essential
@@ -892,11 +908,11 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
             credit, state = credits[best]
             if credit < 1.0 and similar >= PARAPHRASE_FULL:
                 credit, state, best = 1.0, "explained", similar_at
-            verdicts.append(ConceptVerdict(concept, credit, state, _quote(parsed[best].text)))
+            verdicts.append(ConceptVerdict(concept, credit, state, _quote(parsed[best])))
             earned += credit * concept.weight
         elif found.denied:
             sentence_index, how = found.denied[0]
-            verdicts.append(ConceptVerdict(concept, 0.0, how, _quote(parsed[sentence_index].text)))
+            verdicts.append(ConceptVerdict(concept, 0.0, how, _quote(parsed[sentence_index])))
             if how == "dismissed" or concept.essential:
                 wrong += concept.weight
                 wrong_concepts.append(concept.label)
@@ -904,10 +920,10 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
             else:
                 doubts.append((f"{concept.label} appears only in a negated phrase", share_of_grade))
         elif similar >= PARAPHRASE_FULL:
-            verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", _quote(parsed[similar_at].text)))
+            verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", _quote(parsed[similar_at])))
             earned += concept.weight
         elif similar >= PARAPHRASE_PART:
-            quote = _quote(parsed[similar_at].text)
+            quote = _quote(parsed[similar_at])
             verdicts.append(ConceptVerdict(concept, PARAPHRASE_PART_CREDIT, "paraphrased", quote))
             earned += PARAPHRASE_PART_CREDIT * concept.weight
             swing = (1 - PARAPHRASE_PART_CREDIT) * share_of_grade
