@@ -92,23 +92,35 @@ class WordLlamaEncoder:
             if None in known
             else cast("list[int]", known)
         )
-        bounds = np.array(spans, dtype=np.int64).reshape(-1, 2)
-        # Row k + 1 of ``running`` holds chunk k's token sum until it is replaced by the running sum
-        # of chunks 0..k, which happens only where a span starts or ends. Each such sum is the sum
-        # before it plus the chunks since, added row after row: the very numbers a cumulative sum
-        # over every chunk gives, at a fraction of its cost.
-        running = np.empty((len(chunks) + 1, self._table.shape[1]), dtype=np.float32)
+        sums = self._sums[rows]
+        begins = [begin for begin, _ in spans]
+        ends = [end for _, end in spans]
+        # A span's sum is the running sum of the chunks up to its end minus that up to its start,
+        # so running sums are needed only where a span starts or ends. Each is the one before plus
+        # the chunks since, added row after row: the very numbers a running sum over every chunk
+        # gives, in one call per start or end rather than one step per chunk.
+        marks = sorted({0, *begins, *ends})
+        running = np.empty((len(marks), self._table.shape[1]), dtype=np.float32)
         running[0] = 0.0
-        np.take(self._sums, rows, axis=0, out=running[1:])
         done = 0
-        for bound in np.unique(bounds).tolist():
-            if bound > done:
-                # The first sum starts at chunk 0 itself, not at 0.0 + chunk 0, as a cumulative sum does.
-                np.add.reduce(running[done or 1 : bound + 1], axis=0, out=running[bound])
-                done = bound
-        vectors = running[bounds[:, 1]] - running[bounds[:, 0]]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
+        for index, mark in enumerate(marks[1:], start=1):
+            if done == 0:
+                # The first sum starts at chunk 0 itself, not at 0.0 + chunk 0, as a running sum does.
+                np.add.reduce(sums[:mark], axis=0, out=running[index])
+            elif mark == done + 1:
+                np.add(running[index - 1], sums[done], out=running[index])
+            else:
+                # The row before the chunks to add, already counted, carries the sum so far.
+                sums[done - 1] = running[index - 1]
+                np.add.reduce(sums[done - 1 : mark], axis=0, out=running[index])
+            done = mark
+        at = {mark: index for index, mark in enumerate(marks)}
+        vectors = running[[at[end] for end in ends]] - running[[at[begin] for begin in begins]]
+        # np.linalg.norm's own arithmetic for rows, without its checks.
+        norms = np.sqrt(np.add.reduce(vectors * vectors, axis=1, keepdims=True))
+        norms[norms == 0] = 1.0
+        vectors /= norms
+        return vectors
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         """Embed whole texts, each row normalised."""
