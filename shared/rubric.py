@@ -348,6 +348,9 @@ class Rubric:
     by_first_word: dict[str, tuple[int, ...]]
     matches: _WordMatches
     total_weight: float
+    # Per concept: how far it moves the 0-4 grade, and its verdict when the answer never says it.
+    grade_shares: tuple[float, ...]
+    missing: tuple[ConceptVerdict, ...]
     claims: tuple[_ClaimPlan, ...]
     prompt_words: frozenset[str]
     # The prompt's words and the words that say nothing: a sentence of only these restates the question.
@@ -408,12 +411,15 @@ def compile_rubric(
     meanings = encoder.embed(descriptions) if encoder is not None and descriptions else None
     prompt_vector = encoder.embed([prompt]) if encoder is not None and prompt else None
     prompt_words = frozenset(tokens(prompt))
+    total_weight = sum(c.weight for c in concepts)
     return Rubric(
         concepts=tuple(concepts),
         phrases=phrases,
         by_first_word={word: tuple(indexes) for word, indexes in by_first_word.items()},
         matches=_WordMatches(words, {prefix: tuple(group) for prefix, group in fuzzy.items()}),
-        total_weight=sum(c.weight for c in concepts),
+        total_weight=total_weight,
+        grade_shares=tuple(4 * c.weight / (total_weight or 1.0) for c in concepts),
+        missing=tuple(ConceptVerdict(c, 0.0, "missing") for c in concepts),
         claims=claims,
         prompt_words=prompt_words,
         restating_words=prompt_words | _FUNCTION_WORDS | _FILLER,
@@ -737,14 +743,16 @@ def _closeness(rubric: Rubric, readable: Sequence[int], vectors: Matrix) -> dict
         return {}
     scores = vectors @ rubric.meanings.T
     if rubric.prompt_vector is not None:
-        scores[(vectors @ rubric.prompt_vector.T)[:, 0] >= COPY_SIMILARITY, :] = -1.0
+        copied = (vectors @ rubric.prompt_vector.T)[:, 0] >= COPY_SIMILARITY
+        if copied.any():
+            scores[copied, :] = -1.0
     # The best piece per description, then the best description per concept, in plain Python
     # over a few dozen numbers rather than one small array operation per concept.
     top = scores.max(axis=0).tolist()
     where = scores.argmax(axis=0).tolist()
     best: dict[int, tuple[float, int]] = {}
     for concept, columns in rubric.meaning_columns:
-        column = max(columns, key=top.__getitem__)
+        column = columns[0] if len(columns) == 1 else max(columns, key=top.__getitem__)
         best[concept] = (top[column], readable[where[column]])
     return best
 
@@ -863,6 +871,10 @@ def _read(text: str, rubric: Rubric) -> _Reading:
     return _Reading(texts, words, restated, tuple(map(_shape, words)), hits, covered, concepts_in)
 
 
+# The closeness of a concept the meaning reading did not look for.
+_NOT_CLOSE = (0.0, -1)
+
+
 def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float, int]]) -> RubricResult:
     """Combine the three readings into credits, deductions, the share and the doubts."""
     hits, covered, concepts_in = reading.hits, reading.covered, reading.concepts_in
@@ -877,12 +889,23 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
     earned = wrong = 0.0
     wrong_concepts: list[str] = []
     capped = False
-    nothing = _Hits([], [], [])
     for index, concept in enumerate(concepts):
-        found = hits.get(index, nothing)
-        similar, similar_at = closeness.get(index, (0.0, -1))
-        share_of_grade = 4 * concept.weight / total
-        if found.misstated:
+        found = hits.get(index)
+        similar, similar_at = closeness.get(index, _NOT_CLOSE)
+        if found is None or not (found.misstated or found.denied or found.positive):
+            # Neither said nor denied in so many words: only the meaning reading can find it.
+            if similar >= PARAPHRASE_FULL:
+                verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", _quote(parsed[similar_at])))
+                earned += concept.weight
+            elif similar >= PARAPHRASE_PART:
+                quote = _quote(parsed[similar_at])
+                verdicts.append(ConceptVerdict(concept, PARAPHRASE_PART_CREDIT, "paraphrased", quote))
+                earned += PARAPHRASE_PART_CREDIT * concept.weight
+                swing = (1 - PARAPHRASE_PART_CREDIT) * rubric.grade_shares[index]
+                doubts.append((f"{concept.label} may be explained in other words", swing))
+            else:
+                verdicts.append(rubric.missing[index])
+        elif found.misstated:
             sentence_index, note = found.misstated[0]
             verdicts.append(ConceptVerdict(concept, 0.0, "misstated", _quote(parsed[sentence_index]), note))
             wrong += concept.weight
@@ -910,7 +933,7 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
                 credit, state, best = 1.0, "explained", similar_at
             verdicts.append(ConceptVerdict(concept, credit, state, _quote(parsed[best])))
             earned += credit * concept.weight
-        elif found.denied:
+        else:
             sentence_index, how = found.denied[0]
             verdicts.append(ConceptVerdict(concept, 0.0, how, _quote(parsed[sentence_index])))
             if how == "dismissed" or concept.essential:
@@ -918,18 +941,9 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
                 wrong_concepts.append(concept.label)
                 capped |= concept.essential
             else:
-                doubts.append((f"{concept.label} appears only in a negated phrase", share_of_grade))
-        elif similar >= PARAPHRASE_FULL:
-            verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", _quote(parsed[similar_at])))
-            earned += concept.weight
-        elif similar >= PARAPHRASE_PART:
-            quote = _quote(parsed[similar_at])
-            verdicts.append(ConceptVerdict(concept, PARAPHRASE_PART_CREDIT, "paraphrased", quote))
-            earned += PARAPHRASE_PART_CREDIT * concept.weight
-            swing = (1 - PARAPHRASE_PART_CREDIT) * share_of_grade
-            doubts.append((f"{concept.label} may be explained in other words", swing))
-        else:
-            verdicts.append(ConceptVerdict(concept, 0.0, "missing"))
+                doubts.append(
+                    (f"{concept.label} appears only in a negated phrase", rubric.grade_shares[index])
+                )
     share = max(0.0, earned - WRONG_CLAIM_PENALTY * wrong) / total
     if capped:
         share = min(share, ESSENTIAL_CAP)
