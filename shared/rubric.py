@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
@@ -322,6 +322,7 @@ class _Phrase:
     misstatement: bool
     words: tuple[str, ...]
     text: str
+    vocabulary: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +385,7 @@ def compile_rubric(
 ) -> Rubric:
     """Split every phrase and claim into stemmed words and embed the descriptions, once per item."""
     phrases = tuple(
-        _Phrase(index, misstatement, words, text)
+        _Phrase(index, misstatement, words, text, frozenset(words))
         for index, concept in enumerate(concepts)
         for misstatement, texts in ((True, concept.misstatements), (False, concept.synonyms))
         for text in texts
@@ -437,8 +438,9 @@ def _matches(vocabularies: Sequence[frozenset[str]], rubric: Rubric) -> dict[str
     """For each rubric word the answer's words that count as it: itself or a typo of a long word."""
     table = rubric.matches
     found: dict[str, set[str]] = {}
-    for word in frozenset().union(*vocabularies):
-        for target in table[word]:
+    answer_words = frozenset().union(*vocabularies)
+    for word, targets in zip(answer_words, map(table.__getitem__, answer_words), strict=True):
+        for target in targets:
             accepted = found.get(target)
             if accepted is None:
                 found[target] = {word}
@@ -465,16 +467,16 @@ def _present(
     candidates.sort()
     present: dict[int, tuple[list[_Present], list[_Present]]] = {}
     phrases = rubric.phrases
+    matched = matches.keys()
     for index in candidates:
         phrase = phrases[index]
         words = phrase.words
         if len(words) == 1:
             accepted: tuple[set[str], ...] = (matches[words[0]],)
+        elif matched >= phrase.vocabulary:
+            accepted = tuple([matches[word] for word in words])
         else:
-            found = [matches.get(word) for word in words]
-            if None in found:
-                continue
-            accepted = tuple(cast("list[set[str]]", found))
+            continue
         lists = present.get(phrase.concept)
         if lists is None:
             lists = present[phrase.concept] = ([], [])
@@ -482,27 +484,31 @@ def _present(
     return present
 
 
-def find(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
-    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between."""
-    # Each word of the phrase comes as the set of the answer's words that count as it (typos).
-    # Most sentences lack the phrase's first word, which a set operation rules out at once.
-    if not phrase or phrase[0].isdisjoint(sentence):
-        return []
-    return _spans(sentence, phrase, gap)
-
-
 def _spans(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
-    """:func:`find` for a phrase whose first word the sentence is known to have."""
+    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between.
+
+    Each word of the phrase comes as the set of the answer's words that count as it (typos); the
+    sentence is known to have one of the first.
+    """
     first = phrase[0]
+    if len(first) == 1:
+        # One word to look for, as nearly always: the tuple's own search finds it.
+        (word,) = first
+        start = sentence.index(word)
+        starts = [start]
+        for _ in range(sentence.count(word) - 1):
+            start = sentence.index(word, start + 1)
+            starts.append(start)
+    else:
+        starts = [start for start, word in enumerate(sentence) if word in first]
     if len(phrase) == 1:
-        return [(start, start + 1) for start, word in enumerate(sentence) if word in first]
-    spans: list[tuple[int, int]] = []
+        return [(start, start + 1) for start in starts]
     rest = phrase[1:]
-    for start, word in enumerate(sentence):
-        if word in first:
-            end = _follow(sentence, rest, start, gap)
-            if end is not None:
-                spans.append((start, end))
+    spans: list[tuple[int, int]] = []
+    for start in starts:
+        end = _follow(sentence, rest, start, gap)
+        if end is not None:
+            spans.append((start, end))
     return spans
 
 
@@ -598,7 +604,9 @@ def _lexical_hits(
     return hits
 
 
-def _mentions(words: Sequence[str], claim: _ClaimPlan) -> list[tuple[int, int, bool]]:
+def _mentions(
+    words: Sequence[str], vocabulary: frozenset[str], claim: _ClaimPlan
+) -> list[tuple[int, int, bool]]:
     """Subject (True) and rival (False) mentions in a sentence, as (start, end, is_subject).
 
     A name brought in only as a contrast ("rather than CSV", "unlike Django") owns nothing.
@@ -607,7 +615,8 @@ def _mentions(words: Sequence[str], claim: _ClaimPlan) -> list[tuple[int, int, b
         (start, end, is_subject)
         for is_subject, names in ((True, claim.subjects), (False, claim.rivals))
         for name in names
-        for start, end in find(words, name, 0)
+        if not name[0].isdisjoint(vocabulary)
+        for start, end in _spans(words, name, 0)
         if _CONTRAST.isdisjoint(words[max(0, start - 2) : start])
     ]
     return sorted(found)
@@ -651,11 +660,13 @@ def _claim_hits(
         for index, words, vocabulary, denies in readable:
             if claim.words.isdisjoint(vocabulary):
                 continue
-            mentions = _mentions(words, claim)
+            mentions = _mentions(words, vocabulary, claim)
             if not mentions:
                 continue
             for attribute, accepted in zip(claim.attributes, claim.attribute_sets, strict=True):
-                for span in find(words, accepted, ATTRIBUTE_GAP):
+                if accepted[0].isdisjoint(vocabulary):
+                    continue
+                for span in _spans(words, accepted, ATTRIBUTE_GAP):
                     if any(m[0] < span[1] and span[0] < m[1] for m in mentions):
                         continue
                     owner = _owner(words, mentions, span)
@@ -701,7 +712,8 @@ def _explanation_credit(
     if listed:
         return NAMED_ONLY_CREDIT, "named"
     # The words a synonym or attribute matched are not the sentence's own.
-    content -= sum(1 for i in covered.get(sentence_index, ()) if sentence[i] not in _FILLER)
+    used = covered.get(sentence_index, ())
+    content -= len(used) - sum(map(_FILLER.__contains__, map(sentence.__getitem__, used)))
     ratio = content / max(1, concepts_in.get(sentence_index, 1))
     if ratio >= FULL_EXPLANATION_RATIO:
         return 1.0, "explained"
@@ -889,16 +901,25 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
     earned = wrong = 0.0
     wrong_concepts: list[str] = []
     capped = False
+    # Several concepts are often quoted from one sentence.
+    quotes: dict[int, str] = {}
+
+    def quoted(sentence_index: int) -> str:
+        text = quotes.get(sentence_index)
+        if text is None:
+            text = quotes[sentence_index] = _quote(parsed[sentence_index])
+        return text
+
     for index, concept in enumerate(concepts):
         found = hits.get(index)
         similar, similar_at = closeness.get(index, _NOT_CLOSE)
         if found is None or not (found.misstated or found.denied or found.positive):
             # Neither said nor denied in so many words: only the meaning reading can find it.
             if similar >= PARAPHRASE_FULL:
-                verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", _quote(parsed[similar_at])))
+                verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", quoted(similar_at)))
                 earned += concept.weight
             elif similar >= PARAPHRASE_PART:
-                quote = _quote(parsed[similar_at])
+                quote = quoted(similar_at)
                 verdicts.append(ConceptVerdict(concept, PARAPHRASE_PART_CREDIT, "paraphrased", quote))
                 earned += PARAPHRASE_PART_CREDIT * concept.weight
                 swing = (1 - PARAPHRASE_PART_CREDIT) * rubric.grade_shares[index]
@@ -907,13 +928,13 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
                 verdicts.append(rubric.missing[index])
         elif found.misstated:
             sentence_index, note = found.misstated[0]
-            verdicts.append(ConceptVerdict(concept, 0.0, "misstated", _quote(parsed[sentence_index]), note))
+            verdicts.append(ConceptVerdict(concept, 0.0, "misstated", quoted(sentence_index), note))
             wrong += concept.weight
             wrong_concepts.append(concept.label)
             capped |= concept.essential
-        elif any(how == "dismissed" for _, how in found.denied):
+        elif found.denied and any(how == "dismissed" for _, how in found.denied):
             sentence_index = next(i for i, how in found.denied if how == "dismissed")
-            verdicts.append(ConceptVerdict(concept, 0.0, "dismissed", _quote(parsed[sentence_index])))
+            verdicts.append(ConceptVerdict(concept, 0.0, "dismissed", quoted(sentence_index)))
             wrong += concept.weight
             wrong_concepts.append(concept.label)
             capped |= concept.essential
@@ -927,15 +948,19 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
                         covered,
                         concepts_in,
                     )
-            best = max(found.positive, key=lambda hit: credits[hit[0]])[0]
+            best = (
+                found.positive[0][0]
+                if len(found.positive) == 1
+                else max(found.positive, key=lambda hit: credits[hit[0]])[0]
+            )
             credit, state = credits[best]
             if credit < 1.0 and similar >= PARAPHRASE_FULL:
                 credit, state, best = 1.0, "explained", similar_at
-            verdicts.append(ConceptVerdict(concept, credit, state, _quote(parsed[best])))
+            verdicts.append(ConceptVerdict(concept, credit, state, quoted(best)))
             earned += credit * concept.weight
         else:
             sentence_index, how = found.denied[0]
-            verdicts.append(ConceptVerdict(concept, 0.0, how, _quote(parsed[sentence_index])))
+            verdicts.append(ConceptVerdict(concept, 0.0, how, quoted(sentence_index)))
             if how == "dismissed" or concept.essential:
                 wrong += concept.weight
                 wrong_concepts.append(concept.label)
