@@ -290,27 +290,52 @@ def _typo(word: str, target: str) -> bool:
     return fuzz.ratio(word, target, score_cutoff=FUZZY_TOKEN_RATIO) >= FUZZY_TOKEN_RATIO
 
 
-class _WordMatches(dict[str, tuple[str, ...]]):
-    """For each word of an answer, the rubric's words it counts as: itself, or those it is a typo of.
+class _WordMatches:
+    """Which words of an answer count as which of the rubric's words: themselves, or those they are typos of.
 
-    Worked out the first time a word comes and kept, so an answer's words cost a lookup each.
+    Worked out the first time a word comes and kept, so an answer costs a few set operations.
     """
 
-    __slots__ = ("_fuzzy", "_words")
+    __slots__ = ("_fuzzy", "_known", "_matching", "_words")
 
     def __init__(self, words: frozenset[str], fuzzy: dict[str, tuple[str, ...]]) -> None:
-        super().__init__()
         self._words = words
         # Words long enough to match a typo, by their first two letters (which a typo must keep).
         self._fuzzy = fuzzy
+        # Every word met, with the rubric words it counts as (mostly none) ...
+        self._known: dict[str, tuple[str, ...]] = {}
+        # ... and those that count as one at all.
+        self._matching: set[str] = set()
 
-    def __missing__(self, word: str) -> tuple[str, ...]:
+    def _targets(self, word: str) -> tuple[str, ...]:
         found: tuple[str, ...] = (word,) if word in self._words else ()
         targets = self._fuzzy.get(word[:2])
         if targets and len(word) >= FUZZY_TOKEN_MIN_LENGTH:
             found += tuple(t for t in targets if t != word and _typo(word, t))
-        if len(self) < _STEM_TABLE_SIZE:
-            self[word] = found
+        return found
+
+    def find(self, answer_words: frozenset[str]) -> dict[str, set[str]]:
+        """For each rubric word the answer has, the answer's words that count as it."""
+        known = self._known
+        unseen = answer_words.difference(known)
+        if unseen:
+            if len(known) + len(unseen) > _STEM_TABLE_SIZE:
+                # A worker that has met this many words starts afresh rather than grow without end.
+                known.clear()
+                self._matching.clear()
+                unseen = answer_words
+            for word in unseen:
+                targets = known[word] = self._targets(word)
+                if targets:
+                    self._matching.add(word)
+        found: dict[str, set[str]] = {}
+        for word in answer_words.intersection(self._matching):
+            for target in known[word]:
+                accepted = found.get(target)
+                if accepted is None:
+                    found[target] = {word}
+                else:
+                    accepted.add(word)
         return found
 
 
@@ -434,56 +459,6 @@ def compile_rubric(
     )
 
 
-def _matches(vocabularies: Sequence[frozenset[str]], rubric: Rubric) -> dict[str, set[str]]:
-    """For each rubric word the answer's words that count as it: itself or a typo of a long word."""
-    table = rubric.matches
-    found: dict[str, set[str]] = {}
-    answer_words = frozenset().union(*vocabularies)
-    for word, targets in zip(answer_words, map(table.__getitem__, answer_words), strict=True):
-        for target in targets:
-            accepted = found.get(target)
-            if accepted is None:
-                found[target] = {word}
-            else:
-                accepted.add(word)
-    return found
-
-
-# A phrase with, for each of its words, the answer's words that count as it.
-_Present = tuple[_Phrase, tuple[set[str], ...]]
-
-
-def _present(
-    rubric: Rubric, matches: dict[str, set[str]]
-) -> dict[int, tuple[list[_Present], list[_Present]]]:
-    """Per concept index, its misstatements and synonyms all of whose words occur in the answer."""
-    by_first_word = rubric.by_first_word
-    # Each phrase is listed under its first word only, so no index comes twice.
-    candidates: list[int] = []
-    for word in matches:
-        starting = by_first_word.get(word)
-        if starting is not None:
-            candidates += starting
-    candidates.sort()
-    present: dict[int, tuple[list[_Present], list[_Present]]] = {}
-    phrases = rubric.phrases
-    matched = matches.keys()
-    for index in candidates:
-        phrase = phrases[index]
-        words = phrase.words
-        if len(words) == 1:
-            accepted: tuple[set[str], ...] = (matches[words[0]],)
-        elif matched >= phrase.vocabulary:
-            accepted = tuple([matches[word] for word in words])
-        else:
-            continue
-        lists = present.get(phrase.concept)
-        if lists is None:
-            lists = present[phrase.concept] = ([], [])
-        lists[0 if phrase.misstatement else 1].append((phrase, accepted))
-    return present
-
-
 def _spans(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
     """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between.
 
@@ -566,41 +541,69 @@ class _Hits:
 
 
 def _lexical_hits(
-    misstatements: list[_Present],
-    synonyms: list[_Present],
+    rubric: Rubric,
+    matches: dict[str, set[str]],
     text: Sequence[tuple[str, ...]],
     vocabularies: Sequence[frozenset[str]],
     restated: Sequence[bool],
     guarded: Sequence[bool],
-) -> _Hits:
-    """Where one concept's synonyms and misstatements occur, and whether each is denied."""
-    hits = _Hits([], [], [])
+) -> dict[int, _Hits]:
+    """Per concept, where its synonyms and misstatements occur and whether each is denied.
+
+    Sentence by sentence, a sentence's phrases in rubric order: a concept's misstatements before
+    its synonyms, so that a synonym inside a misstatement is known to be part of it.
+    """
+    hits: dict[int, _Hits] = {}
+    by_first_word = rubric.by_first_word
+    # The phrases that may begin in the answer, with the answer's words that count as their first word.
+    openers = [(by_first_word[word], accepted) for word, accepted in matches.items() if word in by_first_word]
+    if not openers:
+        return hits
+    phrases = rubric.phrases
+    matched = matches.keys()
     for index, words in enumerate(text):
         if restated[index]:
             continue
         vocabulary = vocabularies[index]
+        # Each phrase is listed under its first word only, so no index comes twice.
+        candidates = sorted(
+            phrase
+            for starting, accepted in openers
+            if not accepted.isdisjoint(vocabulary)
+            for phrase in starting
+        )
         # A sentence without a negation or a dismissal denies nothing.
         denies = guarded[index]
-        wrong = []
-        for phrase, accepted in misstatements:
-            if accepted[0].isdisjoint(vocabulary):
+        # Per concept, the spans of its misstatements in this sentence.
+        wrong: dict[int, list[tuple[int, int]]] = {}
+        for phrase_index in candidates:
+            phrase = phrases[phrase_index]
+            # A phrase counts only when the answer has every one of its words.
+            if len(phrase.words) == 1:
+                accepted_words: tuple[set[str], ...] = (matches[phrase.words[0]],)
+            elif matched >= phrase.vocabulary:
+                accepted_words = tuple([matches[word] for word in phrase.words])
+            else:
                 continue
-            for span in _spans(words, accepted, MISSTATEMENT_GAP):
-                if not (denies and _denial(words, span, phrase.words)):
-                    wrong.append(span)
-                    hits.misstated.append((index, f'"{phrase.text}" is wrong'))
-        for phrase, accepted in synonyms:
-            if accepted[0].isdisjoint(vocabulary):
+            found = hits.get(phrase.concept)
+            if found is None:
+                found = hits[phrase.concept] = _Hits([], [], [])
+            if phrase.misstatement:
+                for span in _spans(words, accepted_words, MISSTATEMENT_GAP):
+                    if not (denies and _denial(words, span, phrase.words)):
+                        wrong.setdefault(phrase.concept, []).append(span)
+                        found.misstated.append((index, f'"{phrase.text}" is wrong'))
                 continue
-            for span in _spans(words, accepted, SYNONYM_GAP):
+            inside = wrong.get(phrase.concept)
+            for span in _spans(words, accepted_words, SYNONYM_GAP):
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
-                if wrong and any(s[0] < span[1] and span[0] < s[1] for s in wrong):
+                if inside and any(s[0] < span[1] and span[0] < s[1] for s in inside):
                     continue
                 denial = _denial(words, span, phrase.words) if denies else ""
                 if denial:
-                    hits.denied.append((index, denial))
+                    found.denied.append((index, denial))
                 else:
-                    hits.positive.append((index, span))
+                    found.positive.append((index, span))
     return hits
 
 
@@ -867,9 +870,8 @@ def _read(text: str, rubric: Rubric) -> _Reading:
     vocabularies = tuple(map(frozenset, words))
     restated = tuple(_restates_question(v, rubric) for v in vocabularies)
     guarded = tuple(not _DENIALS.isdisjoint(v) for v in vocabularies)
-    hits: dict[int, _Hits] = {}
-    for index, (misstatements, synonyms) in _present(rubric, _matches(vocabularies, rubric)).items():
-        hits[index] = _lexical_hits(misstatements, synonyms, words, vocabularies, restated, guarded)
+    matches = rubric.matches.find(frozenset().union(*vocabularies))
+    hits = _lexical_hits(rubric, matches, words, vocabularies, restated, guarded)
     _claim_hits(hits, rubric, words, vocabularies, guarded)
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
