@@ -110,7 +110,6 @@ _DROPPED = frozenset({"a", "an", "the"})
 _SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\b(?:but|however|whereas|while)\b", re.IGNORECASE)
 # The same split for a text without bullets or joining words, many times faster.
 _PUNCTUATION_BREAK = re.compile(r"[.;:!?\n\r•]+")
-_BULLET = re.compile(r"\s[-*]\s")
 _JOINING_WORDS = ("but", "however", "whereas", "while")
 _WORD = re.compile(r"[a-z0-9_]+|,")
 _NOT = re.compile(r"n't\b")
@@ -267,10 +266,21 @@ def _sentence_parts(text: str) -> list[str]:
     if text.isascii():
         folded = text.lower()
         if not any(word in folded for word in _JOINING_WORDS) and not (
-            ("-" in text or "*" in text) and _BULLET.search(text)
+            ("-" in text or "*" in text) and _has_bullet(text)
         ):
             return _PUNCTUATION_BREAK.split(text)
     return _SENTENCE_BREAK.split(text)
+
+
+def _has_bullet(text: str) -> bool:
+    """Whether a hyphen or an asterisk stands between spaces (a bullet), as ``\\s[-*]\\s`` finds one."""
+    for mark in "-*":
+        at = text.find(mark, 1)
+        while 0 < at < len(text) - 1:
+            if text[at - 1].isspace() and text[at + 1].isspace():
+                return True
+            at = text.find(mark, at + 1)
+    return False
 
 
 def _split(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
