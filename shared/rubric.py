@@ -480,8 +480,11 @@ def _spans(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> lis
         # One word to look for, as nearly always: the tuple's own search finds it.
         (word,) = first
         start = sentence.index(word)
+        count = sentence.count(word)
+        if count == 1 and len(phrase) == 1:
+            return [(start, start + 1)]
         starts = [start]
-        for _ in range(sentence.count(word) - 1):
+        for _ in range(count - 1):
             start = sentence.index(word, start + 1)
             starts.append(start)
     else:
@@ -704,14 +707,15 @@ def _shape(sentence: Sequence[str]) -> tuple[int, bool]:
     # A list needs enough parts, and a part longer than a name rules it out.
     if parts < LIST_MIN_PARTS or content > parts * LIST_PART_WORDS:
         return content, False
-    longest = run = 0
+    run = 0
     for word in sentence:
         if word == ",":
             run = 0
         elif word not in _FILLER:
             run += 1
-            longest = max(longest, run)
-    return content, longest <= LIST_PART_WORDS
+            if run > LIST_PART_WORDS:
+                return content, False
+    return content, True
 
 
 def _explanation_credit(
