@@ -388,6 +388,8 @@ class Rubric:
     grade_shares: tuple[float, ...]
     missing: tuple[ConceptVerdict, ...]
     claims: tuple[_ClaimPlan, ...]
+    # The words that can bring any claim into play: its subjects' and rivals' first words.
+    claim_words: frozenset[str]
     prompt_words: frozenset[str]
     # The prompt's words and the words that say nothing: a sentence of only these restates the question.
     restating_words: frozenset[str]
@@ -457,6 +459,7 @@ def compile_rubric(
         grade_shares=tuple(4 * c.weight / (total_weight or 1.0) for c in concepts),
         missing=tuple(ConceptVerdict(c, 0.0, "missing") for c in concepts),
         claims=claims,
+        claim_words=frozenset().union(*(claim.words for claim in claims)),
         prompt_words=prompt_words,
         restating_words=prompt_words | _FUNCTION_WORDS | _FILLER,
         encoder=encoder,
@@ -773,7 +776,7 @@ def _closeness(rubric: Rubric, readable: Sequence[int], vectors: Matrix) -> dict
     scores = vectors @ rubric.meanings.T
     if rubric.prompt_vector is not None:
         copied = (vectors @ rubric.prompt_vector.T)[:, 0] >= COPY_SIMILARITY
-        if copied.any():
+        if True in copied.tolist():
             scores[copied, :] = -1.0
     # The best piece per description, then the best description per concept, in plain Python
     # over a few dozen numbers rather than one small array operation per concept.
@@ -884,9 +887,10 @@ def _read(text: str, rubric: Rubric) -> _Reading:
     vocabularies = tuple(map(frozenset, words))
     restated = tuple(_restates_question(v, rubric) for v in vocabularies)
     guarded = tuple(not _DENIALS.isdisjoint(v) for v in vocabularies)
-    matches = rubric.matches.find(frozenset().union(*vocabularies))
-    hits = _lexical_hits(rubric, matches, words, vocabularies, restated, guarded)
-    _claim_hits(hits, rubric, words, vocabularies, guarded)
+    answer_words = frozenset().union(*vocabularies)
+    hits = _lexical_hits(rubric, rubric.matches.find(answer_words), words, vocabularies, restated, guarded)
+    if not rubric.claim_words.isdisjoint(answer_words):
+        _claim_hits(hits, rubric, words, vocabularies, guarded)
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
     for found in hits.values():
