@@ -264,6 +264,12 @@ def _grade_choice(plan: _ItemPlan, picked: tuple[str, ...]) -> ItemResult:
     )
 
 
+# The picks as written: a form's column writes the same picks the same way.
+@lru_cache(maxsize=16384)
+def _grade_picks(plan: _ItemPlan, choices: tuple[str, ...]) -> ItemResult:
+    return _grade_choice(plan, tuple(sorted({c.strip().upper() for c in choices})))
+
+
 def normalise_service(text: str) -> str:
     """A service name reduced for comparison: case, spacing, punctuation and a vendor prefix gone."""
     plain = unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")
@@ -416,7 +422,7 @@ def _grade(plan: _ItemPlan, answer: Answer | None, rubric: RubricResult | None =
         return _grade_open(plan, answer, rubric or grade_with_rubric(answer.text, plan.rubric))
     if plan.item.kind is ItemKind.SHORT_ANSWER:
         return _grade_short(plan, answer.text.strip())
-    return _grade_choice(plan, tuple(sorted({c.strip().upper() for c in answer.choices})))
+    return _grade_picks(plan, answer.choices)
 
 
 def _confidence(submission: Submission, topics: frozenset[str]) -> tuple[tuple[str, int], ...]:
