@@ -255,9 +255,29 @@ class _StemTable(dict[str, str]):
 _STEMS = _StemTable()
 
 
+# For ASCII text without apostrophes, where _plain only lowers the case: what _WORD finds, as the
+# runs of characters that are neither a space nor a character this turns into one.
+_ASCII_WORDS = str.maketrans(
+    {
+        code: (
+            chr(code).lower()
+            if chr(code).isalnum() or chr(code) == "_"
+            else " , "
+            if chr(code) == ","
+            else " "
+        )
+        for code in range(128)
+    }
+)
+
+
 def _words(part: str) -> tuple[str, ...]:
+    if part.isascii() and "'" not in part:
+        found = part.translate(_ASCII_WORDS).split()
+    else:
+        found = _WORD.findall(_plain(part))
     # No stem is empty, so filtering out "" drops exactly the articles.
-    return tuple(filter(None, map(_STEMS.__getitem__, _WORD.findall(_plain(part)))))
+    return tuple(filter(None, map(_STEMS.__getitem__, found)))
 
 
 def _sentence_parts(text: str) -> list[str]:
