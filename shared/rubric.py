@@ -601,13 +601,16 @@ def _lexical_hits(
         if restated[index]:
             continue
         vocabulary = vocabularies[index]
-        # Each phrase is listed under its first word only, so no index comes twice.
-        candidates = sorted(
+        candidates = [
             phrase
             for starting, accepted in openers
             if not accepted.isdisjoint(vocabulary)
             for phrase in starting
-        )
+        ]
+        if not candidates:
+            continue
+        # Each phrase is listed under its first word only, so no index comes twice.
+        candidates.sort()
         # A sentence without a negation or a dismissal denies nothing.
         denies = guarded[index]
         # Per concept, the spans of its misstatements in this sentence.
@@ -635,11 +638,12 @@ def _lexical_hits(
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
                 if inside and any(s[0] < span[1] and span[0] < s[1] for s in inside):
                     continue
-                denial = _denial(words, span, phrase.words) if denies else ""
-                if denial:
-                    found.denied.append((index, denial))
-                else:
-                    found.positive.append((index, span))
+                if denies:
+                    denial = _denial(words, span, phrase.words)
+                    if denial:
+                        found.denied.append((index, denial))
+                        continue
+                found.positive.append((index, span))
     return hits
 
 
