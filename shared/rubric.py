@@ -416,8 +416,8 @@ class Rubric:
     encoder: SentenceEncoder | None
     # One row per plain-words description.
     meanings: Matrix | None
-    # Per concept with descriptions, the columns of ``meanings`` that describe it.
-    meaning_columns: tuple[tuple[int, tuple[int, ...]], ...]
+    # Per concept, the columns of ``meanings`` that describe it (none without descriptions).
+    meaning_columns: tuple[tuple[int, ...], ...]
     prompt_vector: Matrix | None
 
 
@@ -485,8 +485,7 @@ def compile_rubric(
         encoder=encoder,
         meanings=meanings,
         meaning_columns=tuple(
-            (concept, tuple(i for i, owner in enumerate(owners) if owner == concept))
-            for concept in sorted(set(owners))
+            tuple(i for i, owner in enumerate(owners) if owner == concept) for concept in range(len(concepts))
         ),
         prompt_vector=prompt_vector,
     )
@@ -793,24 +792,37 @@ def _meaning_pieces(reading: _Reading) -> tuple[list[int], list[str], list[tuple
     return readable, chunks, spans
 
 
-def _closeness(rubric: Rubric, readable: Sequence[int], vectors: Matrix) -> dict[int, tuple[float, int]]:
-    """Per concept, the best similarity of a piece to its descriptions, and the piece's sentence."""
+@dataclass(slots=True)
+class _Closeness:
+    """Per description, the best similarity of a piece to it and the sentence of that piece."""
+
+    top: list[float]
+    sentences: list[int]
+
+    def of(self, columns: tuple[int, ...]) -> tuple[float, int]:
+        """The best of a concept's descriptions (its columns), and its sentence."""
+        if not columns:
+            return _NOT_CLOSE
+        # The best description per concept in plain Python, over a few numbers.
+        column = columns[0] if len(columns) == 1 else max(columns, key=self.top.__getitem__)
+        return self.top[column], self.sentences[column]
+
+
+# The closeness of a concept the meaning reading did not look for.
+_NOT_CLOSE = (0.0, -1)
+
+
+def _closeness(rubric: Rubric, readable: Sequence[int], vectors: Matrix) -> _Closeness | None:
+    """The best piece per description; a concept's best is worked out only if its verdict needs it."""
     if rubric.meanings is None or not readable:
-        return {}
+        return None
     scores = vectors @ rubric.meanings.T
     if rubric.prompt_vector is not None:
         copied = (vectors @ rubric.prompt_vector.T)[:, 0] >= COPY_SIMILARITY
         if True in copied.tolist():
             scores[copied, :] = -1.0
-    # The best piece per description, then the best description per concept, in plain Python
-    # over a few dozen numbers rather than one small array operation per concept.
-    top = scores.max(axis=0).tolist()
     where = scores.argmax(axis=0).tolist()
-    best: dict[int, tuple[float, int]] = {}
-    for concept, columns in rubric.meaning_columns:
-        column = columns[0] if len(columns) == 1 else max(columns, key=top.__getitem__)
-        best[concept] = (top[column], readable[where[column]])
-    return best
+    return _Closeness(scores.max(axis=0).tolist(), [readable[piece] for piece in where])
 
 
 # Words that open a new clause; a chunk ending in a comma closes one.
@@ -885,7 +897,7 @@ def grade_answers(answers: Sequence[tuple[str, Rubric]]) -> list[RubricResult]:
     vectors = encoder.embed_spans(chunks, spans) if encoder is not None and spans else None
     results = []
     for (_, rubric), reading, request, (first, last) in zip(answers, readings, requests, rows, strict=True):
-        closeness: dict[int, tuple[float, int]] = {}
+        closeness = None
         if request is not None and vectors is not None and last > first:
             closeness = _closeness(rubric, request[0], vectors[first:last])
         results.append(_verdict(rubric, reading, closeness))
@@ -927,11 +939,7 @@ def _read(text: str, rubric: Rubric) -> _Reading:
     return _Reading(texts, words, restated, tuple(map(_shape, words)), hits, covered, concepts_in)
 
 
-# The closeness of a concept the meaning reading did not look for.
-_NOT_CLOSE = (0.0, -1)
-
-
-def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float, int]]) -> RubricResult:
+def _verdict(rubric: Rubric, reading: _Reading, closeness: _Closeness | None) -> RubricResult:
     """Combine the three readings into credits, deductions, the share and the doubts."""
     hits, covered, concepts_in = reading.hits, reading.covered, reading.concepts_in
     parsed, words_only = reading.texts, reading.words
@@ -954,11 +962,12 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
             text = quotes[sentence_index] = _quote(parsed[sentence_index])
         return text
 
+    columns_of = rubric.meaning_columns
     for index, concept in enumerate(concepts):
         found = hits.get(index)
-        similar, similar_at = closeness.get(index, _NOT_CLOSE)
         if found is None or not (found.misstated or found.denied or found.positive):
             # Neither said nor denied in so many words: only the meaning reading can find it.
+            similar, similar_at = _NOT_CLOSE if closeness is None else closeness.of(columns_of[index])
             if similar >= PARAPHRASE_FULL:
                 verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", quoted(similar_at)))
                 earned += concept.weight
@@ -998,8 +1007,10 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
                 else max(found.positive, key=lambda hit: credits[hit[0]])[0]
             )
             credit, state = credits[best]
-            if credit < 1.0 and similar >= PARAPHRASE_FULL:
-                credit, state, best = 1.0, "explained", similar_at
+            if credit < 1.0 and closeness is not None:
+                similar, similar_at = closeness.of(columns_of[index])
+                if similar >= PARAPHRASE_FULL:
+                    credit, state, best = 1.0, "explained", similar_at
             verdicts.append(ConceptVerdict(concept, credit, state, quoted(best)))
             earned += credit * concept.weight
         else:
