@@ -390,6 +390,8 @@ class _ClaimPlan:
     attributes: tuple[tuple[str, ...], ...]
     attribute_sets: tuple[tuple[set[str], ...], ...]
     words: frozenset[str]
+    # The first words of its attributes: a sentence with none of them says nothing of the claim.
+    attribute_words: frozenset[str]
     statement: str
 
 
@@ -433,6 +435,7 @@ def _claim_plan(concept: int, claim: Claim) -> _ClaimPlan:
         attribute_sets=tuple(_exact(t) for t in attributes),
         # A claim can only apply to a sentence naming one of its subjects or rivals.
         words=frozenset(t[0] for t in (*subjects, *rivals)),
+        attribute_words=frozenset(t[0] for t in attributes),
         statement=claim.statement,
     )
 
@@ -700,7 +703,7 @@ def _claim_hits(
     ]
     for claim in rubric.claims:
         for index, words, vocabulary, denies in readable:
-            if claim.words.isdisjoint(vocabulary):
+            if claim.words.isdisjoint(vocabulary) or claim.attribute_words.isdisjoint(vocabulary):
                 continue
             mentions = _mentions(words, vocabulary, claim)
             if not mentions:
