@@ -346,21 +346,20 @@ class _WordMatches:
 
     def find(self, answer_words: frozenset[str]) -> dict[str, set[str]]:
         """For each rubric word the answer has, the answer's words that count as it."""
-        known = self._known
-        unseen = answer_words.difference(known)
-        if unseen:
-            if len(known) + len(unseen) > _STEM_TABLE_SIZE:
-                # A worker that has met this many words starts afresh rather than grow without end.
-                known.clear()
-                self._matching.clear()
-                unseen = answer_words
-            for word in unseen:
-                targets = known[word] = self._targets(word)
-                if targets:
-                    self._matching.add(word)
+        known, matching = self._known, self._matching
+        beyond: list[tuple[str, tuple[str, ...]]] = []
+        for word in answer_words.difference(known):
+            targets = self._targets(word)
+            if len(known) >= _STEM_TABLE_SIZE:
+                # A worker that has met this many words works any further one out each time it comes.
+                beyond.append((word, targets))
+                continue
+            known[word] = targets
+            if targets:
+                matching.add(word)
         found: dict[str, set[str]] = {}
-        for word in answer_words.intersection(self._matching):
-            for target in known[word]:
+        for word, targets in [(word, known[word]) for word in answer_words.intersection(matching)] + beyond:
+            for target in targets:
                 accepted = found.get(target)
                 if accepted is None:
                     found[target] = {word}
