@@ -850,14 +850,18 @@ def _pieces(words: Sequence[str]) -> list[tuple[int, int]]:
     kinds = list(map(_CHUNK_KINDS.__getitem__, words))
     if not any(kinds):
         return [(0, len(words))]
+    # Only clauses long enough to say something are kept.
+    shortest = SEMANTIC_MIN_WORDS - 1
     clauses: list[tuple[int, int]] = []
     begin = 0
     for index, kind in enumerate(kinds):
         if kind:
-            clauses.append((begin, index if kind == _OPENS else index + 1))
+            end = index if kind == _OPENS else index + 1
+            if end - begin >= shortest:
+                clauses.append((begin, end))
             begin = index + 1
-    clauses.append((begin, len(words)))
-    clauses = [(b, e) for b, e in clauses if e - b >= SEMANTIC_MIN_WORDS - 1]
+    if len(words) - begin >= shortest:
+        clauses.append((begin, len(words)))
     if len(clauses) < 2:
         return [(0, len(words))]
     # Adjacent clauses joined again keep ideas that span a comma.
