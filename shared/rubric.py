@@ -238,8 +238,11 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in _WORD.findall(_plain(text)) if w not in _DROPPED and w != ",")
 
 
-# Distinct words a worker remembers the stems of; past this, a new word is stemmed each time it comes.
+# Distinct words (stems) and chunks (clause breaks) a worker remembers; past this, a new one is worked
+# out each time it comes ...
 _STEM_TABLE_SIZE = 65536
+# ... and the words each rubric remembers the matches of (a bank has a few dozen rubrics).
+_KNOWN_WORDS_PER_RUBRIC = 16384
 
 
 class _StemTable(dict[str, str]):
@@ -350,7 +353,7 @@ class _WordMatches:
         beyond: list[tuple[str, tuple[str, ...]]] = []
         for word in answer_words.difference(known):
             targets = self._targets(word)
-            if len(known) >= _STEM_TABLE_SIZE:
+            if len(known) >= _KNOWN_WORDS_PER_RUBRIC:
                 # A worker that has met this many words works any further one out each time it comes.
                 beyond.append((word, targets))
                 continue
