@@ -258,8 +258,8 @@ class _StemTable(dict[str, str]):
 _STEMS = _StemTable()
 
 
-# For ASCII text without apostrophes, where _plain only lowers the case: what _WORD finds, as the
-# runs of characters that are neither a space nor a character this turns into one.
+# For ASCII text without apostrophes, where _plain only lowers the case, the words _WORD finds are
+# what is left between spaces once this lowers letters, spaces out commas and blanks everything else.
 _ASCII_WORDS = str.maketrans(
     {
         code: (
