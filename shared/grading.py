@@ -17,9 +17,17 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
+from shared.answer_sheets.fast_models import validated_constructor
 from shared.bank import Bank, Item, ItemKind, Section
 from shared.errors import GradingError
-from shared.rubric import Rubric, RubricResult, compile_rubric, grade_answers, grade_with_rubric
+from shared.rubric import (
+    ConceptVerdict,
+    Rubric,
+    RubricResult,
+    compile_rubric,
+    grade_answers,
+    grade_with_rubric,
+)
 from shared.semantic import default_encoder
 from shared.submission import Answer, Candidate, Submission
 
@@ -256,6 +264,12 @@ def _grade_choice(plan: _ItemPlan, picked: tuple[str, ...]) -> ItemResult:
     )
 
 
+# The picks as written: a form's column writes the same picks the same way.
+@lru_cache(maxsize=16384)
+def _grade_picks(plan: _ItemPlan, choices: tuple[str, ...]) -> ItemResult:
+    return _grade_choice(plan, tuple(sorted({c.strip().upper() for c in choices})))
+
+
 def normalise_service(text: str) -> str:
     """A service name reduced for comparison: case, spacing, punctuation and a vendor prefix gone."""
     plain = unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")
@@ -335,18 +349,33 @@ def _grade_short(plan: _ItemPlan, text: str) -> ItemResult:
 
 _CREDITED_STATES = ("explained", "paraphrased")
 _PARTLY_STATES = ("thin", "named")
+_WRONG_STATES = ("misstated", "dismissed")
+_MISSING_STATES = ("missing", "negated")
+# An open answer's result and evidence carry every field, already of its type: built without validation
+# (tests/unit/test_grading.py pins them to what validation builds).
+_new_item_result = validated_constructor(ItemResult)
+_new_evidence = validated_constructor(Evidence)
 
 
 def _grade_open(plan: _ItemPlan, answer: Answer, rubric: RubricResult) -> ItemResult:
-    verdicts = rubric.verdicts
-    covered = tuple(v.concept.label for v in verdicts if v.state in _CREDITED_STATES and v.credit >= 1.0)
-    partly = tuple(
-        v.concept.label
-        for v in verdicts
-        if v.state in _PARTLY_STATES or (v.state in _CREDITED_STATES and v.credit < 1.0)
-    )
-    wrong = tuple(v for v in verdicts if v.state in ("misstated", "dismissed"))
-    missing = tuple(v.concept.label for v in verdicts if v.state in ("missing", "negated"))
+    covered: list[str] = []
+    partly: list[str] = []
+    wrong: list[ConceptVerdict] = []
+    missing: list[str] = []
+    evidence: list[Evidence] = []
+    for verdict in rubric.verdicts:
+        state, credit, label = verdict.state, verdict.credit, verdict.concept.label
+        if state in _CREDITED_STATES:
+            (covered if credit >= 1.0 else partly).append(label)
+        elif state in _PARTLY_STATES:
+            partly.append(label)
+        elif state in _WRONG_STATES:
+            wrong.append(verdict)
+        elif state in _MISSING_STATES:
+            missing.append(label)
+        if verdict.quote and (credit > 0 or state in _WRONG_STATES):
+            shown = "credited" if credit >= 1.0 else ("misstated" if credit == 0 else "partial")
+            evidence.append(_new_evidence({"concept": label, "state": shown, "quote": verdict.quote}))
     lines = []
     if covered:
         lines.append(f"Covered: {'; '.join(covered)}.")
@@ -359,26 +388,26 @@ def _grade_open(plan: _ItemPlan, answer: Answer, rubric: RubricResult) -> ItemRe
         lines.append(f"You did not mention: {'; '.join(missing)}.")
     if rubric.needs_review:
         lines.append(f"A reviewer will look at this: {rubric.review_reason}.")
-    evidence = tuple(
-        Evidence(
-            concept=v.concept.label,
-            state="credited" if v.credit >= 1.0 else ("misstated" if v.credit == 0 else "partial"),
-            quote=v.quote,
-        )
-        for v in verdicts
-        if v.quote and (v.credit > 0 or v.state in ("misstated", "dismissed"))
-    )
-    return _result(
-        plan.item,
-        rubric.share,
-        " ".join(lines),
-        answer.text.strip(),
-        plan.key_text,
-        needs_review=rubric.needs_review,
-        review_reason=rubric.review_reason,
-        covered=(*covered, *partly),
-        missing=(*(v.concept.label for v in wrong), *missing),
-        evidence=evidence,
+    item = plan.item
+    # In the order of ItemResult's fields, as validation would store them.
+    return _new_item_result(
+        {
+            "item_id": item.id,
+            "topic": item.topic,
+            "section": item.section,
+            "kind": item.kind,
+            "points": _points(item, rubric.share),
+            "max_points": item.points,
+            "status": _status(rubric.share),
+            "feedback": " ".join(lines),
+            "needs_review": rubric.needs_review,
+            "review_reason": rubric.review_reason,
+            "answer_text": answer.text.strip(),
+            "key_text": plan.key_text,
+            "covered": (*covered, *partly),
+            "missing": (*(v.concept.label for v in wrong), *missing),
+            "evidence": tuple(evidence),
+        }
     )
 
 
@@ -393,7 +422,7 @@ def _grade(plan: _ItemPlan, answer: Answer | None, rubric: RubricResult | None =
         return _grade_open(plan, answer, rubric or grade_with_rubric(answer.text, plan.rubric))
     if plan.item.kind is ItemKind.SHORT_ANSWER:
         return _grade_short(plan, answer.text.strip())
-    return _grade_choice(plan, tuple(sorted({c.strip().upper() for c in answer.choices})))
+    return _grade_picks(plan, answer.choices)
 
 
 def _confidence(submission: Submission, topics: frozenset[str]) -> tuple[tuple[str, int], ...]:
@@ -403,8 +432,12 @@ def _confidence(submission: Submission, topics: frozenset[str]) -> tuple[tuple[s
 
 def grade_section(submission: Submission, section: Section, bank: Bank) -> SectionResult:
     """Grade one section of a submission; the self-assessment section records the confidence ratings."""
-    plan = _plan(bank)
-    answers = {a.item_id: a for a in submission.answers}
+    return _grade_section(submission, section, bank, _plan(bank), {a.item_id: a for a in submission.answers})
+
+
+def _grade_section(
+    submission: Submission, section: Section, bank: Bank, plan: _BankPlan, answers: dict[str, Answer]
+) -> SectionResult:
     items = plan.sections[section]
     # A section's open answers are read together: one call to the sentence model for all of them.
     open_items = [
@@ -455,4 +488,6 @@ def assemble(submission: Submission, results: Sequence[SectionResult], bank: Ban
 
 def grade_submission(submission: Submission, bank: Bank) -> GradedSubmission:
     """Grade every section and assemble them."""
-    return assemble(submission, [grade_section(submission, s, bank) for s in Section], bank)
+    plan = _plan(bank)
+    answers = {a.item_id: a for a in submission.answers}
+    return assemble(submission, [_grade_section(submission, s, bank, plan, answers) for s in Section], bank)

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import filterfalse, pairwise
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
@@ -144,6 +144,9 @@ _SHARED_WORDS = ("both", "also", "too", "either")
 _CONTRAST_WORDS = ("than", "unlike", "instead", "versus", "vs", "not", "over")
 _DROPPED = frozenset({"a", "an", "the"})
 _SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\b(?:but|however|whereas|while)\b", re.IGNORECASE)
+# The same split for a text without bullets or joining words, many times faster.
+_PUNCTUATION_BREAK = re.compile(r"[.;:!?\n\r•]+")
+_JOINING_WORDS = ("but", "however", "whereas", "while")
 _WORD = re.compile(r"[a-z0-9_]+|,")
 _NOT = re.compile(r"n't\b")
 _POSSESSIVE = re.compile(r"'s\b")
@@ -203,6 +206,8 @@ _CLAUSE_STOPS = frozenset(
     {",", *(stem(w) for w in ("than", "unlike", "instead", "versus", "vs", "over", "rather"))}
 )
 _AVOIDING = frozenset(stem(w) for w in _AVOIDERS)
+_DENIALS = _NEGATIONS | _DISMISSALS
+_COMMA = frozenset({","})
 _PREPOSITIONS = frozenset({"from", "in", "at", "by", "via", "into", "through", "on"})
 # Words that carry no content of their own: a sentence of only these and the question's words says nothing.
 _FUNCTION_WORDS = frozenset(
@@ -275,32 +280,137 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in _WORD.findall(_plain(text)) if w not in _DROPPED and w != ",")
 
 
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    return stem(word)
+# Distinct words (stems) and chunks (clause breaks) a worker remembers; past this, a new one is worked
+# out each time it comes ...
+_STEM_TABLE_SIZE = 65536
+# ... and the words each rubric remembers the matches of (a bank has a few dozen rubrics).
+_KNOWN_WORDS_PER_RUBRIC = 16384
+
+
+class _StemTable(dict[str, str]):
+    """Each word's stem, "" for an article, worked out the first time the word comes."""
+
+    def __missing__(self, word: str) -> str:
+        found = "" if word in _DROPPED else stem(word)
+        if len(self) < _STEM_TABLE_SIZE:
+            self[word] = found
+        return found
+
+
+_STEMS = _StemTable()
+
+
+# For ASCII text without apostrophes, where _plain only lowers the case, the words _WORD finds are
+# what is left between spaces once this lowers letters, spaces out commas and blanks everything else.
+_ASCII_WORDS = str.maketrans(
+    {
+        code: (
+            chr(code).lower()
+            if chr(code).isalnum() or chr(code) == "_"
+            else " , "
+            if chr(code) == ","
+            else " "
+        )
+        for code in range(128)
+    }
+)
 
 
 def _words(part: str) -> tuple[str, ...]:
-    return tuple(map(_stem, filterfalse(_DROPPED.__contains__, _WORD.findall(_plain(part)))))
+    if part.isascii() and "'" not in part:
+        found = part.translate(_ASCII_WORDS).split()
+    else:
+        found = _WORD.findall(_plain(part))
+    # No stem is empty, so filtering out "" drops exactly the articles.
+    return tuple(filter(None, map(_STEMS.__getitem__, found)))
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    """One sentence (or clause after "but") as written and as stemmed words."""
-
-    text: str
-    words: tuple[str, ...]
-
-
-def split_sentences(text: str) -> tuple[Sentence, ...]:
-    """The answer as sentences: lines, bullets, and clauses after "but", "however" or "whereas"."""
-    found = (Sentence(part.strip(), _words(part)) for part in _SENTENCE_BREAK.split(text))
-    return tuple(s for s in found if s.words)
+def _sentence_parts(text: str) -> list[str]:
+    # Case-insensitive matching treats a few non-ASCII letters as ASCII ones ("ſ" as "s"), so only
+    # an ASCII text is checked by its lower case for the joining words.
+    if text.isascii():
+        folded = text.lower()
+        if not any(word in folded for word in _JOINING_WORDS) and not (
+            ("-" in text or "*" in text) and _has_bullet(text)
+        ):
+            return _PUNCTUATION_BREAK.split(text)
+    return _SENTENCE_BREAK.split(text)
 
 
-@lru_cache(maxsize=65536)
+def _has_bullet(text: str) -> bool:
+    """Whether a hyphen or an asterisk stands between spaces (a bullet), as ``\\s[-*]\\s`` finds one."""
+    for mark in "-*":
+        at = text.find(mark, 1)
+        while 0 < at < len(text) - 1:
+            if text[at - 1].isspace() and text[at + 1].isspace():
+                return True
+            at = text.find(mark, at + 1)
+    return False
+
+
+def _split(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """The answer's sentences (lines, bullets, clauses after "but" or "however") as written and as words."""
+    texts: list[str] = []
+    words: list[tuple[str, ...]] = []
+    for part in _sentence_parts(text):
+        found = _words(part)
+        if found:
+            # Kept with its surrounding spaces: quotes and the meaning reading split it into words anyway.
+            texts.append(part)
+            words.append(found)
+    return tuple(texts), tuple(words)
+
+
 def _typo(word: str, target: str) -> bool:
     return fuzz.ratio(word, target, score_cutoff=FUZZY_TOKEN_RATIO) >= FUZZY_TOKEN_RATIO
+
+
+class _WordMatches:
+    """Which words of an answer count as which of the rubric's words: themselves, or those they are typos of.
+
+    Worked out the first time a word comes and kept, so an answer costs a few set operations.
+    """
+
+    __slots__ = ("_fuzzy", "_known", "_matching", "_words")
+
+    def __init__(self, words: frozenset[str], fuzzy: dict[str, tuple[str, ...]]) -> None:
+        self._words = words
+        # Words long enough to match a typo, by their first two letters (which a typo must keep).
+        self._fuzzy = fuzzy
+        # Every word met, with the rubric words it counts as (mostly none) ...
+        self._known: dict[str, tuple[str, ...]] = {}
+        # ... and those that count as one at all.
+        self._matching: set[str] = set()
+
+    def _targets(self, word: str) -> tuple[str, ...]:
+        found: tuple[str, ...] = (word,) if word in self._words else ()
+        targets = self._fuzzy.get(word[:2])
+        if targets and len(word) >= FUZZY_TOKEN_MIN_LENGTH:
+            found += tuple(t for t in targets if t != word and _typo(word, t))
+        return found
+
+    def find(self, answer_words: frozenset[str]) -> dict[str, set[str]]:
+        """For each rubric word the answer has, the answer's words that count as it."""
+        known, matching = self._known, self._matching
+        beyond: list[tuple[str, tuple[str, ...]]] = []
+        for word in answer_words.difference(known):
+            targets = self._targets(word)
+            if len(known) >= _KNOWN_WORDS_PER_RUBRIC:
+                # A worker that has met this many words works any further one out each time it comes.
+                beyond.append((word, targets))
+                continue
+            known[word] = targets
+            if targets:
+                matching.add(word)
+        found: dict[str, set[str]] = {}
+        for word, targets in [(word, known[word]) for word in answer_words.intersection(matching)] + beyond:
+            for target in targets:
+                accepted = found.get(target)
+                if accepted is None:
+                    found[target] = {word}
+                else:
+                    accepted.add(word)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +421,7 @@ class _Phrase:
     misstatement: bool
     words: tuple[str, ...]
     text: str
+    vocabulary: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +434,8 @@ class _ClaimPlan:
     attributes: tuple[tuple[str, ...], ...]
     attribute_sets: tuple[tuple[set[str], ...], ...]
     words: frozenset[str]
+    # The first words of its attributes: a sentence with none of them says nothing of the claim.
+    attribute_words: frozenset[str]
     statement: str
 
 
@@ -335,19 +448,24 @@ class Rubric:
     phrases: tuple[_Phrase, ...]
     # Phrase indexes by first word: a phrase can only occur in an answer that has its first word.
     by_first_word: dict[str, tuple[int, ...]]
-    words: frozenset[str]
-    # Words long enough to match a typo, by their first two letters (which a typo must keep).
-    fuzzy_words: dict[str, tuple[str, ...]]
+    matches: _WordMatches
     total_weight: float
+    # Per concept: how far it moves the 0-4 grade, and its verdict when the answer never says it.
+    grade_shares: tuple[float, ...]
+    missing: tuple[ConceptVerdict, ...]
     claims: tuple[_ClaimPlan, ...]
     # Per concept, the words it uses itself (label, synonyms, plain-words descriptions).
     own_words: tuple[frozenset[str], ...]
+    # The words that can bring any claim into play: its subjects' and rivals' first words.
+    claim_words: frozenset[str]
     prompt_words: frozenset[str]
+    # The prompt's words and the words that say nothing: a sentence of only these restates the question.
+    restating_words: frozenset[str]
     encoder: SentenceEncoder | None
     # One row per plain-words description.
     meanings: Matrix | None
-    # Per concept with descriptions, the columns of ``meanings`` that describe it.
-    meaning_columns: tuple[tuple[int, tuple[int, ...]], ...]
+    # Per concept, the columns of ``meanings`` that describe it (none without descriptions).
+    meaning_columns: tuple[tuple[int, ...], ...]
     prompt_vector: Matrix | None
 
 
@@ -363,6 +481,7 @@ def _claim_plan(concept: int, claim: Claim) -> _ClaimPlan:
         attribute_sets=tuple(_exact(t) for t in attributes),
         # A claim can only apply to a sentence naming one of its subjects or rivals.
         words=frozenset(t[0] for t in (*subjects, *rivals)),
+        attribute_words=frozenset(t[0] for t in attributes),
         statement=claim.statement,
     )
 
@@ -372,7 +491,7 @@ def compile_rubric(
 ) -> Rubric:
     """Split every phrase and claim into stemmed words and embed the descriptions, once per item."""
     phrases = tuple(
-        _Phrase(index, misstatement, words, text)
+        _Phrase(index, misstatement, words, text, frozenset(words))
         for index, concept in enumerate(concepts)
         for misstatement, texts in ((True, concept.misstatements), (False, concept.synonyms))
         for text in texts
@@ -398,73 +517,61 @@ def compile_rubric(
             descriptions.append(text)
     meanings = encoder.embed(descriptions) if encoder is not None and descriptions else None
     prompt_vector = encoder.embed([prompt]) if encoder is not None and prompt else None
+    prompt_words = frozenset(tokens(prompt))
+    total_weight = sum(c.weight for c in concepts)
     return Rubric(
         concepts=tuple(concepts),
         phrases=phrases,
         by_first_word={word: tuple(indexes) for word, indexes in by_first_word.items()},
-        words=words,
-        fuzzy_words={prefix: tuple(group) for prefix, group in fuzzy.items()},
-        total_weight=sum(c.weight for c in concepts),
+        matches=_WordMatches(words, {prefix: tuple(group) for prefix, group in fuzzy.items()}),
+        total_weight=total_weight,
+        grade_shares=tuple(4 * c.weight / (total_weight or 1.0) for c in concepts),
+        missing=tuple(ConceptVerdict(c, 0.0, "missing") for c in concepts),
         claims=claims,
         own_words=tuple(
             frozenset(w for text in (c.label, *c.synonyms, *c.paraphrases) for w in tokens(text))
             for c in concepts
         ),
-        prompt_words=frozenset(tokens(prompt)),
+        claim_words=frozenset().union(*(claim.words for claim in claims)),
+        prompt_words=prompt_words,
+        restating_words=prompt_words | _FUNCTION_WORDS | _FILLER,
         encoder=encoder,
         meanings=meanings,
         meaning_columns=tuple(
-            (concept, tuple(i for i, owner in enumerate(owners) if owner == concept))
-            for concept in sorted(set(owners))
+            tuple(i for i, owner in enumerate(owners) if owner == concept) for concept in range(len(concepts))
         ),
         prompt_vector=prompt_vector,
     )
 
 
-def _matches(text: Sequence[Sequence[str]], rubric: Rubric) -> dict[str, set[str]]:
-    """For each rubric word the answer's words that count as it: itself or a typo of a long word."""
-    answer_words: set[str] = set().union(*text)
-    found = {word: {word} for word in rubric.words.intersection(answer_words)}
-    for word in answer_words:
-        targets = rubric.fuzzy_words.get(word[:2])
-        if targets and len(word) >= FUZZY_TOKEN_MIN_LENGTH:
-            for target in targets:
-                if target != word and _typo(word, target):
-                    found.setdefault(target, set()).add(word)
-    return found
+def _spans(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
+    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between.
 
-
-# A phrase with, for each of its words, the answer's words that count as it.
-_Present = tuple[_Phrase, tuple[set[str], ...]]
-
-
-def _present(
-    rubric: Rubric, matches: dict[str, set[str]]
-) -> dict[int, tuple[list[_Present], list[_Present]]]:
-    """Per concept index, its misstatements and synonyms all of whose words occur in the answer."""
-    present: dict[int, tuple[list[_Present], list[_Present]]] = {}
-    for index in sorted({i for word in matches for i in rubric.by_first_word.get(word, ())}):
-        phrase = rubric.phrases[index]
-        if all(word in matches for word in phrase.words):
-            accepted = tuple(matches[word] for word in phrase.words)
-            wrong, right = present.setdefault(phrase.concept, ([], []))
-            (wrong if phrase.misstatement else right).append((phrase, accepted))
-    return present
-
-
-def find(sentence: Sequence[str], phrase: Sequence[set[str]], gap: int) -> list[tuple[int, int]]:
-    """Spans (start, end) where the phrase's words occur in order with at most ``gap`` words between."""
-    # Each word of the phrase comes as the set of the answer's words that count as it (typos).
+    Each word of the phrase comes as the set of the answer's words that count as it (typos); the
+    sentence is known to have one of the first.
+    """
+    first = phrase[0]
+    if len(first) == 1:
+        # One word to look for, as nearly always: the tuple's own search finds it.
+        (word,) = first
+        start = sentence.index(word)
+        count = sentence.count(word)
+        if count == 1 and len(phrase) == 1:
+            return [(start, start + 1)]
+        starts = [start]
+        for _ in range(count - 1):
+            start = sentence.index(word, start + 1)
+            starts.append(start)
+    else:
+        starts = [start for start, word in enumerate(sentence) if word in first]
+    if len(phrase) == 1:
+        return [(start, start + 1) for start in starts]
+    rest = phrase[1:]
     spans: list[tuple[int, int]] = []
-    # Most sentences lack the phrase's first word, which a set operation rules out at once.
-    if not phrase or phrase[0].isdisjoint(sentence):
-        return spans
-    first, rest = phrase[0], phrase[1:]
-    for start, word in enumerate(sentence):
-        if word in first:
-            end = _follow(sentence, rest, start, gap)
-            if end is not None:
-                spans.append((start, end))
+    for start in starts:
+        end = _follow(sentence, rest, start, gap)
+        if end is not None:
+            spans.append((start, end))
     return spans
 
 
@@ -533,25 +640,28 @@ def _denial(
     start, end = span
     sentence = _affirmed(sentence)
     dismissals = _DISMISSALS - own if own else _DISMISSALS
-    before = sentence[max(0, start - NEGATION_REACH) : start]
-    if "," in before:
-        before = before[len(before) - before[::-1].index(",") :]
-    # A negation the phrase itself contains ("no secrets in code") is part of what it says.
-    inside = [w for w in sentence[start:end] if w not in phrase]
     after = sentence[end : end + DISMISSAL_REACH]
     if "," in after:
         after = after[: after.index(",")]
-    if any(w in dismissals for w in (*before, *after)):
+    # The words just before the phrase (NEGATION_REACH) are the last of these, so a dismissal
+    # among them is one here too.
+    reach = sentence[max(0, start - DISMISSAL_LIST_REACH) : start]
+    if not (dismissals.isdisjoint(reach) and dismissals.isdisjoint(after)):
         return "dismissed"
-    if any(w in _NEGATIONS for w in after) and any(w in _NEEDED for w in after):
+    if not (_NEGATIONS.isdisjoint(after) or _NEEDED.isdisjoint(after)):
         return "dismissed"
     # "don't bother with slots, canary releases or approvals": a dismissal reaches along a list.
-    reach = sentence[max(0, start - DISMISSAL_LIST_REACH) : start]
-    if any(w in _NEEDED for w in reach) and any(w in _NEGATIONS for w in reach):
+    if not (_NEEDED.isdisjoint(reach) or _NEGATIONS.isdisjoint(reach)):
         return "dismissed"
-    if any(w in dismissals for w in reach) or _rejected(sentence, start):
+    if _rejected(sentence, start):
         return "dismissed"
-    if any(word in _NEGATIONS for word in (*before, *inside)) or _avoided(sentence, end):
+    before = sentence[max(0, start - NEGATION_REACH) : start]
+    if "," in before:
+        before = before[len(before) - before[::-1].index(",") :]
+    if not _NEGATIONS.isdisjoint(before) or _avoided(sentence, end):
+        return "negated"
+    # A negation the phrase itself contains ("no secrets in code") is part of what it says.
+    if any(w in _NEGATIONS and w not in phrase for w in sentence[start:end]):
         return "negated"
     return ""
 
@@ -566,36 +676,79 @@ class _Hits:
 
 
 def _lexical_hits(
-    hits: _Hits,
-    misstatements: list[_Present],
-    synonyms: list[_Present],
-    text: Sequence[Sentence],
+    rubric: Rubric,
+    matches: dict[str, set[str]],
+    text: Sequence[tuple[str, ...]],
+    vocabularies: Sequence[frozenset[str]],
     restated: Sequence[bool],
-    own: frozenset[str],
-) -> None:
-    for index, sentence in enumerate(text):
-        words = sentence.words
+    guarded: Sequence[bool],
+) -> dict[int, _Hits]:
+    """Per concept, where its synonyms and misstatements occur and whether each is denied.
+
+    Sentence by sentence, a sentence's phrases in rubric order: a concept's misstatements before
+    its synonyms, so that a synonym inside a misstatement is known to be part of it.
+    """
+    hits: dict[int, _Hits] = {}
+    by_first_word = rubric.by_first_word
+    # The phrases that may begin in the answer, with the answer's words that count as their first word.
+    openers = [(by_first_word[word], accepted) for word, accepted in matches.items() if word in by_first_word]
+    if not openers:
+        return hits
+    phrases = rubric.phrases
+    matched = matches.keys()
+    for index, words in enumerate(text):
         if restated[index]:
             continue
-        wrong = []
-        for phrase, accepted in misstatements:
-            for span in find(words, accepted, MISSTATEMENT_GAP):
-                if not _denial(words, span, phrase.words):
-                    wrong.append(span)
-                    hits.misstated.append((index, f'"{phrase.text}" is wrong'))
-        for phrase, accepted in synonyms:
-            for span in find(words, accepted, SYNONYM_GAP):
+        vocabulary = vocabularies[index]
+        candidates = [
+            phrase
+            for starting, accepted in openers
+            if not accepted.isdisjoint(vocabulary)
+            for phrase in starting
+        ]
+        if not candidates:
+            continue
+        # Each phrase is listed under its first word only, so no index comes twice.
+        candidates.sort()
+        # A sentence without a negation or a dismissal denies nothing.
+        denies = guarded[index]
+        # Per concept, the spans of its misstatements in this sentence.
+        wrong: dict[int, list[tuple[int, int]]] = {}
+        for phrase_index in candidates:
+            phrase = phrases[phrase_index]
+            # A phrase counts only when the answer has every one of its words.
+            if len(phrase.words) == 1:
+                accepted_words: tuple[set[str], ...] = (matches[phrase.words[0]],)
+            elif matched >= phrase.vocabulary:
+                accepted_words = tuple([matches[word] for word in phrase.words])
+            else:
+                continue
+            found = hits.get(phrase.concept)
+            if found is None:
+                found = hits[phrase.concept] = _Hits([], [], [])
+            if phrase.misstatement:
+                for span in _spans(words, accepted_words, MISSTATEMENT_GAP):
+                    if not (denies and _denial(words, span, phrase.words)):
+                        wrong.setdefault(phrase.concept, []).append(span)
+                        found.misstated.append((index, f'"{phrase.text}" is wrong'))
+                continue
+            inside = wrong.get(phrase.concept)
+            for span in _spans(words, accepted_words, SYNONYM_GAP):
                 # Words inside a misstatement belong to the misstatement, not to a correct claim.
-                if any(s[0] < span[1] and span[0] < s[1] for s in wrong):
+                if inside and any(s[0] < span[1] and span[0] < s[1] for s in inside):
                     continue
-                denial = _denial(words, span, phrase.words, own)
-                if denial:
-                    hits.denied.append((index, denial))
-                else:
-                    hits.positive.append((index, span))
+                if denies:
+                    denial = _denial(words, span, phrase.words, rubric.own_words[phrase.concept])
+                    if denial:
+                        found.denied.append((index, denial))
+                        continue
+                found.positive.append((index, span))
+    return hits
 
 
-def _mentions(words: Sequence[str], claim: _ClaimPlan) -> list[tuple[int, int, bool]]:
+def _mentions(
+    words: Sequence[str], vocabulary: frozenset[str], claim: _ClaimPlan
+) -> list[tuple[int, int, bool]]:
     """Subject (True) and rival (False) mentions in a sentence, as (start, end, is_subject).
 
     A name brought in only as a contrast ("rather than CSV", "unlike Django") owns nothing.
@@ -604,8 +757,9 @@ def _mentions(words: Sequence[str], claim: _ClaimPlan) -> list[tuple[int, int, b
         (start, end, is_subject)
         for is_subject, names in ((True, claim.subjects), (False, claim.rivals))
         for name in names
-        for start, end in find(words, name, 0)
-        if not _CONTRAST.intersection(words[max(0, start - 2) : start])
+        if not name[0].isdisjoint(vocabulary)
+        for start, end in _spans(words, name, 0)
+        if _CONTRAST.isdisjoint(words[max(0, start - 2) : start])
     ]
     return sorted(found)
 
@@ -636,23 +790,38 @@ def _owner(
     return before[-1] if before else None
 
 
-def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: Sequence[Sentence]) -> None:
+def _claim_hits(
+    hits: dict[int, _Hits],
+    rubric: Rubric,
+    text: Sequence[tuple[str, ...]],
+    vocabularies: Sequence[frozenset[str]],
+    guarded: Sequence[bool],
+) -> None:
+    # A sentence that shares an attribute between its subjects ("both", "also") is not read for claims.
+    readable = [
+        (index, words, vocabulary, guarded[index])
+        for index, (words, vocabulary) in enumerate(zip(text, vocabularies, strict=True))
+        if _SHARED.isdisjoint(vocabulary)
+    ]
     for claim in rubric.claims:
-        for index, sentence in enumerate(text):
-            words = sentence.words
-            if claim.words.isdisjoint(words) or _SHARED.intersection(words):
+        for index, words, vocabulary, denies in readable:
+            if claim.words.isdisjoint(vocabulary) or claim.attribute_words.isdisjoint(vocabulary):
                 continue
-            mentions = _mentions(words, claim)
+            mentions = _mentions(words, vocabulary, claim)
             if not mentions:
                 continue
             for attribute, accepted in zip(claim.attributes, claim.attribute_sets, strict=True):
-                for span in find(words, accepted, ATTRIBUTE_GAP):
+                if accepted[0].isdisjoint(vocabulary):
+                    continue
+                for span in _spans(words, accepted, ATTRIBUTE_GAP):
                     if any(m[0] < span[1] and span[0] < m[1] for m in mentions):
                         continue
                     owner = _owner(words, mentions, span)
                     if owner is None:
                         continue
-                    denial = _denial(words, span, attribute, rubric.own_words[claim.concept])
+                    denial = (
+                        _denial(words, span, attribute, rubric.own_words[claim.concept]) if denies else ""
+                    )
                     found = hits.setdefault(claim.concept, _Hits([], [], []))
                     if owner[2] and not denial:
                         found.positive.append((index, span))
@@ -664,30 +833,37 @@ def _claim_hits(hits: dict[int, _Hits], rubric: Rubric, text: Sequence[Sentence]
                         )
 
 
-def _is_list(sentence: Sequence[str]) -> bool:
-    parts: list[int] = [0]
+def _shape(sentence: Sequence[str]) -> tuple[int, bool]:
+    """A sentence's content words, and whether it is a list of names."""
+    content = len(sentence) - sum(map(_FILLER.__contains__, sentence))
+    parts = sentence.count(",") + 1
+    # A list needs enough parts, and a part longer than a name rules it out.
+    if parts < LIST_MIN_PARTS or content > parts * LIST_PART_WORDS:
+        return content, False
+    run = 0
     for word in sentence:
         if word == ",":
-            parts.append(0)
+            run = 0
         elif word not in _FILLER:
-            parts[-1] += 1
-    return len(parts) >= LIST_MIN_PARTS and max(parts) <= LIST_PART_WORDS
-
-
-def _content(sentence: Sequence[str]) -> int:
-    return sum(1 for w in sentence if w not in _FILLER)
+            run += 1
+            if run > LIST_PART_WORDS:
+                return content, False
+    return content, True
 
 
 def _explanation_credit(
     sentence_index: int,
     sentence: Sequence[str],
+    shape: tuple[int, bool],
     covered: dict[int, set[int]],
     concepts_in: dict[int, int],
 ) -> tuple[float, str]:
-    if _is_list(sentence):
+    content, listed = shape
+    if listed:
         return NAMED_ONLY_CREDIT, "named"
-    used = covered.get(sentence_index, set())
-    content = sum(1 for i, w in enumerate(sentence) if i not in used and w not in _FILLER)
+    # The words a synonym or attribute matched are not the sentence's own.
+    used = covered.get(sentence_index, ())
+    content -= len(used) - sum(map(_FILLER.__contains__, map(sentence.__getitem__, used)))
     ratio = content / max(1, concepts_in.get(sentence_index, 1))
     if ratio >= FULL_EXPLANATION_RATIO:
         return 1.0, "explained"
@@ -696,11 +872,11 @@ def _explanation_credit(
     return NAMED_ONLY_CREDIT, "named"
 
 
-def _restates_question(sentence: Sentence, rubric: Rubric) -> bool:
-    words = {w for w in sentence.words if w != ","}
+def _restates_question(vocabulary: frozenset[str], rubric: Rubric) -> bool:
+    words = vocabulary - _COMMA
     if not words or not rubric.prompt_words:
         return False
-    if len(words - rubric.prompt_words - _FUNCTION_WORDS - _FILLER) < 2:
+    if len(words - rubric.restating_words) < 2:
         return True
     return len(words & rubric.prompt_words) / len(words) >= COPY_OVERLAP
 
@@ -710,52 +886,87 @@ def _meaning_pieces(reading: _Reading) -> tuple[list[int], list[str], list[tuple
     readable: list[int] = []
     chunks: list[str] = []
     spans: list[tuple[int, int]] = []
-    for i, s in enumerate(reading.sentences):
-        if reading.restated[i] or _content(s.words) < SEMANTIC_MIN_WORDS or _is_list(s.words):
+    restated = reading.restated
+    for i, (text, (content, listed)) in enumerate(zip(reading.texts, reading.shapes, strict=True)):
+        if restated[i] or content < SEMANTIC_MIN_WORDS or listed:
             continue
-        words = s.text.split()
+        words = text.split()
+        offset = len(chunks)
         for begin, end in _pieces(words):
             readable.append(i)
-            spans.append((len(chunks) + begin, len(chunks) + end))
+            spans.append((offset + begin, offset + end))
         chunks += words
     return readable, chunks, spans
 
 
-def _closeness(rubric: Rubric, readable: Sequence[int], vectors: Matrix) -> dict[int, tuple[float, int]]:
-    """Per concept, the best similarity of a piece to its descriptions, and the piece's sentence."""
+@dataclass(slots=True)
+class _Closeness:
+    """Per description, the best similarity of a piece to it and the sentence of that piece."""
+
+    top: list[float]
+    sentences: list[int]
+
+    def of(self, columns: tuple[int, ...]) -> tuple[float, int]:
+        """The best of a concept's descriptions (its columns), and its sentence."""
+        if not columns:
+            return _NOT_CLOSE
+        # The best description per concept in plain Python, over a few numbers.
+        column = columns[0] if len(columns) == 1 else max(columns, key=self.top.__getitem__)
+        return self.top[column], self.sentences[column]
+
+
+# The closeness of a concept the meaning reading did not look for.
+_NOT_CLOSE = (0.0, -1)
+
+
+def _closeness(rubric: Rubric, readable: Sequence[int], vectors: Matrix) -> _Closeness | None:
+    """The best piece per description; a concept's best is worked out only if its verdict needs it."""
     if rubric.meanings is None or not readable:
-        return {}
+        return None
     scores = vectors @ rubric.meanings.T
     if rubric.prompt_vector is not None:
-        scores[(vectors @ rubric.prompt_vector.T)[:, 0] >= COPY_SIMILARITY, :] = -1.0
-    # The best piece per description, then the best description per concept, in plain Python
-    # over a few dozen numbers rather than one small array operation per concept.
-    top = scores.max(axis=0).tolist()
+        copied = (vectors @ rubric.prompt_vector.T)[:, 0] >= COPY_SIMILARITY
+        if True in copied.tolist():
+            scores[copied, :] = -1.0
     where = scores.argmax(axis=0).tolist()
-    best: dict[int, tuple[float, int]] = {}
-    for concept, columns in rubric.meaning_columns:
-        column = max(columns, key=top.__getitem__)
-        best[concept] = (top[column], readable[where[column]])
-    return best
+    return _Closeness(scores.max(axis=0).tolist(), [readable[piece] for piece in where])
 
 
 # Words that open a new clause; a chunk ending in a comma closes one.
 _CLAUSE_WORDS = frozenset({"and", "so", "then", "which", "with"})
+_OPENS, _CLOSES = 1, 2
+
+
+class _ChunkKinds(dict[str, int]):
+    """Whether a chunk opens a clause, closes one or neither, worked out the first time it comes."""
+
+    def __missing__(self, chunk: str) -> int:
+        kind = _CLOSES if chunk.endswith(",") else _OPENS if chunk.lower() in _CLAUSE_WORDS else 0
+        if len(self) < _STEM_TABLE_SIZE:
+            self[chunk] = kind
+        return kind
+
+
+_CHUNK_KINDS = _ChunkKinds()
 
 
 def _pieces(words: Sequence[str]) -> list[tuple[int, int]]:
     """A sentence and, when long, its clauses (as word ranges): one idea per piece reads closer."""
+    kinds = list(map(_CHUNK_KINDS.__getitem__, words))
+    if not any(kinds):
+        return [(0, len(words))]
+    # Only clauses long enough to say something are kept.
+    shortest = SEMANTIC_MIN_WORDS - 1
     clauses: list[tuple[int, int]] = []
     begin = 0
-    for index, word in enumerate(words):
-        if word.lower() in _CLAUSE_WORDS:
-            clauses.append((begin, index))
+    for index, kind in enumerate(kinds):
+        if kind:
+            end = index if kind == _OPENS else index + 1
+            if end - begin >= shortest:
+                clauses.append((begin, end))
             begin = index + 1
-        elif word.endswith(","):
-            clauses.append((begin, index + 1))
-            begin = index + 1
-    clauses.append((begin, len(words)))
-    clauses = [(b, e) for b, e in clauses if e - b >= SEMANTIC_MIN_WORDS - 1]
+    if len(words) - begin >= shortest:
+        clauses.append((begin, len(words)))
     if len(clauses) < 2:
         return [(0, len(words))]
     # Adjacent clauses joined again keep ideas that span a comma.
@@ -788,7 +999,8 @@ def grade_answers(answers: Sequence[tuple[str, Rubric]]) -> list[RubricResult]:
         first = len(spans)
         if request is not None:
             _, pieces_chunks, pieces_spans = request
-            spans += [(begin + len(chunks), end + len(chunks)) for begin, end in pieces_spans]
+            offset = len(chunks)
+            spans += [(begin + offset, end + offset) for begin, end in pieces_spans]
             chunks += pieces_chunks
         rows.append((first, len(spans)))
     # Every rubric of a bank shares the worker's one encoder.
@@ -796,34 +1008,36 @@ def grade_answers(answers: Sequence[tuple[str, Rubric]]) -> list[RubricResult]:
     vectors = encoder.embed_spans(chunks, spans) if encoder is not None and spans else None
     results = []
     for (_, rubric), reading, request, (first, last) in zip(answers, readings, requests, rows, strict=True):
-        closeness: dict[int, tuple[float, int]] = {}
+        closeness = None
         if request is not None and vectors is not None and last > first:
             closeness = _closeness(rubric, request[0], vectors[first:last])
         results.append(_verdict(rubric, reading, closeness))
     return results
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Reading:
     """What the words and the claims of one answer say, before it is read for meaning."""
 
-    sentences: tuple[Sentence, ...]
+    texts: tuple[str, ...]
+    words: tuple[tuple[str, ...], ...]
     restated: tuple[bool, ...]
+    # Per sentence, its content words and whether it is a list of names.
+    shapes: tuple[tuple[int, bool], ...]
     hits: dict[int, _Hits]
     covered: dict[int, set[int]]
     concepts_in: dict[int, int]
 
 
 def _read(text: str, rubric: Rubric) -> _Reading:
-    parsed = split_sentences(text)
-    words_only = [s.words for s in parsed]
-    present = _present(rubric, matches=_matches(words_only, rubric))
-    hits: dict[int, _Hits] = {}
-    restated = tuple(_restates_question(s, rubric) for s in parsed)
-    for index, (misstatements, synonyms) in present.items():
-        found = hits.setdefault(index, _Hits([], [], []))
-        _lexical_hits(found, misstatements, synonyms, parsed, restated, rubric.own_words[index])
-    _claim_hits(hits, rubric, parsed)
+    texts, words = _split(text)
+    vocabularies = tuple(map(frozenset, words))
+    restated = tuple(_restates_question(v, rubric) for v in vocabularies)
+    guarded = tuple(not _DENIALS.isdisjoint(v) for v in vocabularies)
+    answer_words = frozenset().union(*vocabularies)
+    hits = _lexical_hits(rubric, rubric.matches.find(answer_words), words, vocabularies, restated, guarded)
+    if not rubric.claim_words.isdisjoint(answer_words):
+        _claim_hits(hits, rubric, words, vocabularies, guarded)
     covered: dict[int, set[int]] = {}
     concepts_in: dict[int, int] = {}
     for found in hits.values():
@@ -833,13 +1047,13 @@ def _read(text: str, rubric: Rubric) -> _Reading:
             seen_in.add(index)
         for index in seen_in:
             concepts_in[index] = concepts_in.get(index, 0) + 1
-    return _Reading(parsed, restated, hits, covered, concepts_in)
+    return _Reading(texts, words, restated, tuple(map(_shape, words)), hits, covered, concepts_in)
 
 
-def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float, int]]) -> RubricResult:
+def _verdict(rubric: Rubric, reading: _Reading, closeness: _Closeness | None) -> RubricResult:
     """Combine the three readings into credits, deductions, the share and the doubts."""
-    parsed, hits, covered, concepts_in = reading.sentences, reading.hits, reading.covered, reading.concepts_in
-    words_only = [s.words for s in parsed]
+    hits, covered, concepts_in = reading.hits, reading.covered, reading.concepts_in
+    parsed, words_only = reading.texts, reading.words
     word_count = sum(len(w) - w.count(",") for w in words_only)
     concepts = rubric.concepts
     total = rubric.total_weight or 1.0
@@ -850,22 +1064,41 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
     earned = wrong = 0.0
     wrong_concepts: list[str] = []
     capped = False
-    nothing = _Hits([], [], [])
+    # Several concepts are often quoted from one sentence.
+    quotes: dict[int, str] = {}
+
+    def quoted(sentence_index: int) -> str:
+        text = quotes.get(sentence_index)
+        if text is None:
+            text = quotes[sentence_index] = _quote(parsed[sentence_index])
+        return text
+
+    columns_of = rubric.meaning_columns
     for index, concept in enumerate(concepts):
-        found = hits.get(index, nothing)
-        similar, similar_at = closeness.get(index, (0.0, -1))
-        share_of_grade = 4 * concept.weight / total
-        if found.misstated:
+        found = hits.get(index)
+        if found is None or not (found.misstated or found.denied or found.positive):
+            # Neither said nor denied in so many words: only the meaning reading can find it.
+            similar, similar_at = _NOT_CLOSE if closeness is None else closeness.of(columns_of[index])
+            if similar >= PARAPHRASE_FULL:
+                verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", quoted(similar_at)))
+                earned += concept.weight
+            elif similar >= PARAPHRASE_PART:
+                quote = quoted(similar_at)
+                verdicts.append(ConceptVerdict(concept, PARAPHRASE_PART_CREDIT, "paraphrased", quote))
+                earned += PARAPHRASE_PART_CREDIT * concept.weight
+                swing = (1 - PARAPHRASE_PART_CREDIT) * rubric.grade_shares[index]
+                doubts.append((f"{concept.label} may be explained in other words", swing))
+            else:
+                verdicts.append(rubric.missing[index])
+        elif found.misstated:
             sentence_index, note = found.misstated[0]
-            verdicts.append(
-                ConceptVerdict(concept, 0.0, "misstated", _quote(parsed[sentence_index].text), note)
-            )
+            verdicts.append(ConceptVerdict(concept, 0.0, "misstated", quoted(sentence_index), note))
             wrong += concept.weight
             wrong_concepts.append(concept.label)
             capped |= concept.essential
-        elif any(how == "dismissed" for _, how in found.denied):
+        elif found.denied and any(how == "dismissed" for _, how in found.denied):
             sentence_index = next(i for i, how in found.denied if how == "dismissed")
-            verdicts.append(ConceptVerdict(concept, 0.0, "dismissed", _quote(parsed[sentence_index].text)))
+            verdicts.append(ConceptVerdict(concept, 0.0, "dismissed", quoted(sentence_index)))
             wrong += concept.weight
             wrong_concepts.append(concept.label)
             capped |= concept.essential
@@ -873,34 +1106,35 @@ def _verdict(rubric: Rubric, reading: _Reading, closeness: dict[int, tuple[float
             for sentence_index, _ in found.positive:
                 if sentence_index not in credits:
                     credits[sentence_index] = _explanation_credit(
-                        sentence_index, words_only[sentence_index], covered, concepts_in
+                        sentence_index,
+                        words_only[sentence_index],
+                        reading.shapes[sentence_index],
+                        covered,
+                        concepts_in,
                     )
-            best = max(found.positive, key=lambda hit: credits[hit[0]])[0]
+            best = (
+                found.positive[0][0]
+                if len(found.positive) == 1
+                else max(found.positive, key=lambda hit: credits[hit[0]])[0]
+            )
             credit, state = credits[best]
-            if credit < 1.0 and similar >= PARAPHRASE_FULL:
-                credit, state, best = 1.0, "explained", similar_at
-            verdicts.append(ConceptVerdict(concept, credit, state, _quote(parsed[best].text)))
+            if credit < 1.0 and closeness is not None:
+                similar, similar_at = closeness.of(columns_of[index])
+                if similar >= PARAPHRASE_FULL:
+                    credit, state, best = 1.0, "explained", similar_at
+            verdicts.append(ConceptVerdict(concept, credit, state, quoted(best)))
             earned += credit * concept.weight
-        elif found.denied:
+        else:
             sentence_index, how = found.denied[0]
-            verdicts.append(ConceptVerdict(concept, 0.0, how, _quote(parsed[sentence_index].text)))
+            verdicts.append(ConceptVerdict(concept, 0.0, how, quoted(sentence_index)))
             if how == "dismissed" or concept.essential:
                 wrong += concept.weight
                 wrong_concepts.append(concept.label)
                 capped |= concept.essential
             else:
-                doubts.append((f"{concept.label} appears only in a negated phrase", share_of_grade))
-        elif similar >= PARAPHRASE_FULL:
-            verdicts.append(ConceptVerdict(concept, 1.0, "paraphrased", _quote(parsed[similar_at].text)))
-            earned += concept.weight
-        elif similar >= PARAPHRASE_PART:
-            quote = _quote(parsed[similar_at].text)
-            verdicts.append(ConceptVerdict(concept, PARAPHRASE_PART_CREDIT, "paraphrased", quote))
-            earned += PARAPHRASE_PART_CREDIT * concept.weight
-            swing = (1 - PARAPHRASE_PART_CREDIT) * share_of_grade
-            doubts.append((f"{concept.label} may be explained in other words", swing))
-        else:
-            verdicts.append(ConceptVerdict(concept, 0.0, "missing"))
+                doubts.append(
+                    (f"{concept.label} appears only in a negated phrase", rubric.grade_shares[index])
+                )
     if capped:
         # The cap is the punishment for denying what is essential; what else is right still counts
         # up to it (an examiner's 1 of 4), so the wrong claim is not charged twice.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:
     import numpy as np
@@ -85,15 +85,42 @@ class WordLlamaEncoder:
         """Token-mean vectors of chunk ranges by one gather and running sums, each row normalised."""
         import numpy as np
 
-        known = self._rows.get
-        rows = np.array([known(c) if c in self._rows else self._row(c) for c in chunks], dtype=np.int64)
-        bounds = np.array(spans, dtype=np.int64).reshape(-1, 2)
-        # Running sums over the chunks: each span's sum is one subtraction, however many spans overlap.
-        running = np.zeros((len(chunks) + 1, self._table.shape[1]), dtype=np.float32)
-        np.cumsum(self._sums[rows], axis=0, out=running[1:])
-        vectors = running[bounds[:, 1]] - running[bounds[:, 0]]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
+        known = list(map(self._rows.get, chunks))
+        # Chunks met before (nearly all) are one lookup each; only a new one is tokenised.
+        rows = (
+            [self._row(c) if row is None else row for row, c in zip(known, chunks, strict=True)]
+            if None in known
+            else cast("list[int]", known)
+        )
+        sums = self._sums[rows]
+        begins = [begin for begin, _ in spans]
+        ends = [end for _, end in spans]
+        # A span's sum is the running sum of the chunks up to its end minus that up to its start,
+        # so running sums are needed only where a span starts or ends. Each is the one before plus
+        # the chunks since, added row after row: the very numbers a running sum over every chunk
+        # gives, in one call per start or end rather than one step per chunk.
+        marks = sorted({0, *begins, *ends})
+        running = np.empty((len(marks), self._table.shape[1]), dtype=np.float32)
+        running[0] = 0.0
+        done = 0
+        for index, mark in enumerate(marks[1:], start=1):
+            if done == 0:
+                # The first sum starts at chunk 0 itself, not at 0.0 + chunk 0, as a running sum does.
+                np.add.reduce(sums[:mark], axis=0, out=running[index])
+            elif mark == done + 1:
+                np.add(running[index - 1], sums[done], out=running[index])
+            else:
+                # The row before the chunks to add, already counted, carries the sum so far.
+                sums[done - 1] = running[index - 1]
+                np.add.reduce(sums[done - 1 : mark], axis=0, out=running[index])
+            done = mark
+        at = {mark: index for index, mark in enumerate(marks)}
+        vectors = running[[at[end] for end in ends]] - running[[at[begin] for begin in begins]]
+        # np.linalg.norm's own arithmetic for rows, without its checks.
+        norms = np.sqrt(np.add.reduce(vectors * vectors, axis=1, keepdims=True))
+        norms[norms == 0] = 1.0
+        vectors /= norms
+        return vectors
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         """Embed whole texts, each row normalised."""

@@ -161,6 +161,30 @@ def test_section_results_round_trip_through_json(bank: Bank) -> None:
     assert SectionResult.model_validate_json(result.model_dump_json()) == result
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Orders go on a Service Bus queue so the web tier is decoupled, and consumers are idempotent.",
+        "Service Bus, dead-lettering, idempotency",
+        "No need for retries or a dead-letter queue; the queue guarantees exactly-once delivery.",
+    ],
+)
+def test_an_open_answer_result_is_what_validation_builds(bank: Bank, text: str) -> None:
+    # Open answers build their results without validation; they must be the validated models exactly.
+    result = graded(bank, "scn-events", write("scn-events", text))
+    validated = ItemResult.model_validate(result.model_dump())
+    assert result.evidence
+    assert result == validated
+    assert [(k, type(v)) for k, v in vars(result).items()] == [
+        (k, type(v)) for k, v in vars(validated).items()
+    ]
+    assert result.model_dump_json() == validated.model_dump_json()
+    assert result.model_fields_set == validated.model_fields_set
+    assert [e.model_fields_set for e in result.evidence] == [e.model_fields_set for e in validated.evidence]
+    with pytest.raises(ValueError, match="frozen"):
+        result.points = 0.0
+
+
 def test_grading_is_byte_identical_across_runs(bank: Bank) -> None:
     answers = (choose("q-ctx", "A", "C"), write("map-lambda", "Fucntions"), write("scn-events", "idempotent"))
     first = grade_submission(submission(*answers), bank).model_dump_json()

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.bank import Concept, Item
-from shared.rubric import NAMED_ONLY_CREDIT, RubricResult, compile_rubric, grade_with_rubric, stem
+from shared.rubric import (
+    _SENTENCE_BREAK,
+    _WORD,
+    NAMED_ONLY_CREDIT,
+    RubricResult,
+    _plain,
+    _sentence_parts,
+    _words,
+    compile_rubric,
+    grade_with_rubric,
+    stem,
+)
 from shared.semantic import default_encoder
 from tests.small_bank import small_bank
 
@@ -122,3 +135,31 @@ def test_an_empty_answer_earns_nothing(events: tuple[Concept, ...]) -> None:
 )
 def test_stemming_joins_word_forms_but_not_opposites(words: tuple[str, ...], same: bool) -> None:
     assert (len({stem(w) for w in words}) == 1) is same
+
+
+# Pieces of text around the quick paths' edges: joining words, bullets, apostrophes, letters that
+# match ASCII ones case-insensitively ("ſ", "ı", the Kelvin sign), other non-ASCII text.
+_AWKWARD = st.lists(
+    st.sampled_from(
+        [
+            *("but", "BUT", "While", "however", "whereas", "distributed", "attribute", "Bus"),
+            *(" - ", " * ", "-", "*", "\t-\n", "\x1c*\x1c", " ", "  ", "\n", "\r", ".", ";", ":", "!?", "•"),
+            *("don't", "it's", "Django's", "\u2019s", "n\u2019t", "'", ","),
+            *("ſ", "ı", "\u212a", "é", "Ｂut", "run_in_executor", "e.g.", "A", "the", "x9"),
+        ]
+    ),
+    max_size=14,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_AWKWARD)
+def test_the_quick_sentence_split_is_the_full_one(text: str) -> None:
+    assert _sentence_parts(text) == _SENTENCE_BREAK.split(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_AWKWARD, st.text(alphabet=st.characters(max_codepoint=127), max_size=30)))
+def test_the_quick_words_are_the_full_ones(part: str) -> None:
+    expected = tuple(stem(w) for w in _WORD.findall(_plain(part)) if w not in ("a", "an", "the"))
+    assert _words(part) == expected
