@@ -80,6 +80,7 @@ _NEGATION_WORDS = (
     "nothing",
     "none",
     "nobody",
+    "cannot",
     # A name brought in as the thing turned down: "rather than the old OpenCensus exporter".
     "than",
     "rather",
@@ -100,7 +101,6 @@ _DISMISSAL_WORDS = (
     "overhead",
     "forget",
     "disable",
-    "drop",
     "bypass",
     "ignore",
     "wasted",
@@ -143,9 +143,12 @@ _SHARED_WORDS = ("both", "also", "too", "either")
 # Words that bring a name in as a contrast, not as the subject of what follows.
 _CONTRAST_WORDS = ("than", "unlike", "instead", "versus", "vs", "not", "over")
 _DROPPED = frozenset({"a", "an", "the"})
-_SENTENCE_BREAK = re.compile(r"[.;:!?\n\r•]+|\s[-*]\s|\b(?:but|however|whereas|while)\b", re.IGNORECASE)
+# A stop ends a sentence only before a space or the end, so "settings.py", "queryset.update()"
+# and "azure-pipelines.yml" stay whole.
+_BREAKS = r"(?:[.;:!?]+(?=\s|$)|[\n\r•]+)+"
+_SENTENCE_BREAK = re.compile(_BREAKS + r"|\s[-*]\s|\b(?:but|however|whereas|while)\b", re.IGNORECASE)
 # The same split for a text without bullets or joining words, many times faster.
-_PUNCTUATION_BREAK = re.compile(r"[.;:!?\n\r•]+")
+_PUNCTUATION_BREAK = re.compile(_BREAKS)
 _JOINING_WORDS = ("but", "however", "whereas", "while")
 _WORD = re.compile(r"[a-z0-9_]+|,")
 _NOT = re.compile(r"n't\b")
@@ -187,7 +190,8 @@ def stem(token: str) -> str:
         word = word[:-2]
     elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         word = word[:-1]
-    if len(word) > 3 and word.endswith("e"):
+    # "note" must not become "not", a negation.
+    if len(word) > 3 and word.endswith("e") and word != "note":
         word = word[:-1]
     if len(word) > 3 and word.endswith("y"):
         word = word[:-1] + "i"
@@ -202,6 +206,7 @@ _SHARED = frozenset(stem(w) for w in _SHARED_WORDS)
 _CONTRAST = frozenset(stem(w) for w in _CONTRAST_WORDS)
 _ADOPTION = frozenset(stem(w) for w in _ADOPTION_WORDS)
 _AVOID = stem("avoid")
+_CLAUSE_AHEAD = frozenset({",", *(stem(w) for w in ("so", "because", "since"))})
 _CLAUSE_STOPS = frozenset(
     {",", *(stem(w) for w in ("than", "unlike", "instead", "versus", "vs", "over", "rather"))}
 )
@@ -641,8 +646,10 @@ def _denial(
     sentence = _affirmed(sentence)
     dismissals = _DISMISSALS - own if own else _DISMISSALS
     after = sentence[end : end + DISMISSAL_REACH]
-    if "," in after:
-        after = after[: after.index(",")]
+    # What follows a comma or "so"/"because"/"since" is another clause: "managed identity is for
+    # the front end so users don't need passwords" does not deny the identity.
+    cut = next((i for i, w in enumerate(after) if w in _CLAUSE_AHEAD), len(after))
+    after = after[:cut]
     # The words just before the phrase (NEGATION_REACH) are the last of these, so a dismissal
     # among them is one here too.
     reach = sentence[max(0, start - DISMISSAL_LIST_REACH) : start]
@@ -771,7 +778,7 @@ def _owner(
 
     "secrets from Key Vault": a name right after the attribute and a preposition owns it;
     otherwise the nearest name before the attribute in its clause, then the first after it in
-    its clause ("service to service use client credentials"), else earlier in the sentence.
+    its clause ("service to service use client credentials"); else no one.
     """
     follow = words[span[1] : span[1] + 2]
     if follow and follow[0] in _PREPOSITIONS:
@@ -787,7 +794,9 @@ def _owner(
     later = [m for m in mentions if span[1] <= m[0] and m[1] <= end]
     if later:
         return later[0]
-    return before[-1] if before else None
+    # A name in an earlier clause is not taken: ", so for real time use Live Metrics" is about
+    # what its own clause names, and guessing across clauses wrongs right answers.
+    return None
 
 
 def _claim_hits(

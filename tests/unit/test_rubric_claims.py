@@ -202,6 +202,40 @@ def test_an_attribute_takes_the_name_later_in_its_own_clause_before_an_earlier_c
     assert state(result, "secrets") == "explained"
 
 
+def test_a_dotted_name_does_not_end_a_sentence() -> None:
+    settings_file = Concept(
+        id="settings", label="Secrets never in settings.py", weight=1.0, synonyms=("nothing in settings.py",)
+    )
+    result = grade(
+        "Keep nothing in settings.py that is secret, read it from the vault at start-up.", settings_file
+    )
+    assert state(result, "settings") == "explained"
+
+
+def test_a_note_is_not_a_negation() -> None:
+    result = grade("A short note goes on the queue so the warehouse workers pick the order up later.", QUEUE)
+    assert state(result, "queue") == "explained"
+
+
+def test_cannot_negates() -> None:
+    result = grade(
+        "The old monolith cannot have a queue between its tiers, it calls the warehouse directly.", QUEUE
+    )
+    assert state(result, "queue") == "negated"
+
+
+def test_a_clause_after_so_does_not_deny_what_came_before() -> None:
+    result = grade(
+        "Every consumer retries with backoff so nobody needs to replay orders by hand at night.", RETRIES
+    )
+    assert state(result, "retries") == "explained"
+
+
+def test_an_attribute_is_never_given_to_a_name_in_an_earlier_clause() -> None:
+    result = grade("App Insights shows the traces of every call, then secrets are read at start-up.", SECRETS)
+    assert state(result, "secrets") != "misstated"
+
+
 def test_plain_words_earn_a_concept_through_its_description() -> None:
     text = "The web tier hands each job to a waiting line that the workers drain at their own pace."
     result = grade(text, QUEUE)

@@ -85,8 +85,9 @@ def test_the_weakest_candidate_is_not_yet_and_buzzwords_and_misstatements_earn_l
     assert readiness.verdict is Verdict.NOT_YET
     assert readiness.overall < 40
     tonight = [e.topic_id for e in readiness.tonight]
-    # The swapped broker roles in the event-driven answer cost more than the missing points.
-    assert tonight[:3] == ["cqrs-event-sourcing", "event-driven", "api-gateway"]
+    # Bare lists of names in the architecture answers (a quarter credit at most) leave these furthest
+    # behind; a list attaches no attribute to any name, so it is never read as a swapped role.
+    assert set(tonight[:3]) == {"cqrs-event-sourcing", "event-driven", "api-gateway"}
     assert not {"python-advanced", "orm-database"} & {
         e.topic_id for e in (*readiness.tonight, *readiness.tomorrow)
     }
