@@ -206,6 +206,10 @@ _SHARED = frozenset(stem(w) for w in _SHARED_WORDS)
 _CONTRAST = frozenset(stem(w) for w in _CONTRAST_WORDS)
 _ADOPTION = frozenset(stem(w) for w in _ADOPTION_WORDS)
 _AVOID = stem("avoid")
+_INSTEAD = stem("instead")
+# A name right after one of these is where something goes, not who does it ("logging to App
+# Insights", "a message onto a Service Bus queue").
+_DESTINATIONS = frozenset({"to", "onto", "into", "in", "with", "for", "from", "via", "through", "on", "at"})
 _CLAUSE_AHEAD = frozenset({",", *(stem(w) for w in ("so", "because", "since"))})
 _CLAUSE_STOPS = frozenset(
     {",", *(stem(w) for w in ("than", "unlike", "instead", "versus", "vs", "over", "rather"))}
@@ -766,9 +770,24 @@ def _mentions(
         for name in names
         if not name[0].isdisjoint(vocabulary)
         for start, end in _spans(words, name, 0)
-        if _CONTRAST.isdisjoint(words[max(0, start - 2) : start])
+        if not _contrasted(words, start)
     ]
     return sorted(found)
+
+
+def _contrasted(words: Sequence[str], start: int) -> bool:
+    """Whether the name at ``start`` comes in as a contrast: "than", "unlike", "instead of" ...
+
+    "Instead" alone opens a sentence about what is done ("instead an Event Grid subscription
+    ..."); only "instead of" brings a name in to turn it down.
+    """
+    window = words[max(0, start - 2) : start]
+    if _CONTRAST.isdisjoint(window):
+        return False
+    if _INSTEAD in window and _CONTRAST.isdisjoint(w for w in window if w != _INSTEAD):
+        at = window.index(_INSTEAD)
+        return at + 1 < len(window) and window[at + 1] == "of"
+    return True
 
 
 def _owner(
@@ -791,7 +810,7 @@ def _owner(
     in_clause = [m for m in before if m[0] >= start]
     if in_clause:
         return in_clause[-1]
-    later = [m for m in mentions if span[1] <= m[0] and m[1] <= end]
+    later = [m for m in mentions if span[1] <= m[0] and m[1] <= end and words[m[0] - 1] not in _DESTINATIONS]
     if later:
         return later[0]
     # A name in an earlier clause is not taken: ", so for real time use Live Metrics" is about

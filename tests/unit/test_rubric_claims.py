@@ -236,6 +236,20 @@ def test_an_attribute_is_never_given_to_a_name_in_an_earlier_clause() -> None:
     assert state(result, "secrets") != "misstated"
 
 
+def test_instead_alone_opens_a_claim_rather_than_bringing_in_a_contrast() -> None:
+    opened = grade(
+        "We kept the old stack. Instead Django here is the one framework that is async-native.", ASYNC
+    )
+    assert state(opened, "async") == "misstated"
+
+
+def test_a_name_an_attribute_is_sent_to_does_not_own_it() -> None:
+    result = grade(
+        "For every service, secrets rotated weekly with each rotation logged to App Insights.", SECRETS
+    )
+    assert state(result, "secrets") != "misstated"
+
+
 def test_plain_words_earn_a_concept_through_its_description() -> None:
     text = "The web tier hands each job to a waiting line that the workers drain at their own pace."
     result = grade(text, QUEUE)
