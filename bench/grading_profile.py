@@ -34,7 +34,7 @@ def main() -> None:
     import docx
 
     from shared.adapters.docx_report import render_report
-    from shared.grading import grade_submission
+    from shared.grading import GradingPlan, grade_submission
     from shared.readiness import assess
     from shared.report import build_report
     from shared.settings import ReadinessBands
@@ -47,12 +47,13 @@ def main() -> None:
 
     source = bank()
     batch = submissions(source, args.submissions)
-    graded = grade_submission(batch[0], source)
+    plan = GradingPlan.of(source)
+    graded = grade_submission(batch[0], plan)
     model = build_report(batch[0], graded, assess(graded, source, ReadinessBands()), source)
 
     def grade_all() -> None:
         for submission in batch:
-            grade_submission(submission, source)
+            grade_submission(submission, plan)
 
     def empty_document() -> None:
         docx.Document().save(io.BytesIO())

@@ -185,13 +185,14 @@ def submissions(source: Bank, count: int, seed: int = 8) -> list[Submission]:
 
 def graded_results(inputs: Path, count: int) -> list[GradedSubmission]:
     """``count`` graded submissions (one day's results), graded once and kept as JSON lines."""
-    from shared.grading import GradedSubmission, grade_submission
+    from shared.grading import GradedSubmission, GradingPlan, grade_submission
 
     source = bank()
     path = inputs / f"results-{count}-bank-{source.version}.jsonl"
     if not path.exists():
         inputs.mkdir(parents=True, exist_ok=True)
-        lines = (grade_submission(s, source).model_dump_json() for s in submissions(source, count, seed=30))
+        plan = GradingPlan.of(source)
+        lines = (grade_submission(s, plan).model_dump_json() for s in submissions(source, count, seed=30))
         partial = path.with_suffix(".partial")
         partial.write_text("\n".join(lines) + "\n")
         partial.replace(path)

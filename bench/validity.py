@@ -19,7 +19,7 @@ from pathlib import Path
 
 from scripts.split_validity import batch_of
 from shared.bank import Bank, load_bank
-from shared.grading import grade_section
+from shared.grading import GradingPlan, grade_section
 from shared.submission import Answer, Candidate, SheetFormat, Submission
 
 VALIDITY_DIR = Path(__file__).resolve().parent.parent / "tests" / "validity"
@@ -107,6 +107,7 @@ def machine_grade(points: float, max_points: float) -> int:
 
 def grade_rows(rows: Iterable[dict[str, object]], bank: Bank) -> list[Graded]:
     """Grade every answer through the production path."""
+    plan = GradingPlan.of(bank)
     graded: list[Graded] = []
     for row in rows:
         item = bank.item(str(row["item_id"]))
@@ -116,7 +117,7 @@ def grade_rows(rows: Iterable[dict[str, object]], bank: Bank) -> list[Graded]:
             candidate=Candidate(name="Validity", email="validity@example.com"),
             answers=(Answer(item_id=item.id, text=str(row["answer"])),),
         )
-        result = grade_section(submission, item.section, bank)
+        result = grade_section(submission, item.section, plan)
         found = next(r for r in result.items if r.item_id == item.id)
         graded.append(
             Graded(

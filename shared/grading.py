@@ -45,8 +45,6 @@ _VENDOR_PREFIXES = ("microsoft", "azure")
 _SEPARATORS = re.compile(r"\s*(?:/|,|;|\+|&|\n|\band\b|\bor\b|\bplus\b|\bvs\b)\s*")
 _ASIDE = re.compile(r"\([^)]*\)")
 _WORDS = re.compile(r"[a-z0-9]+")
-# Compiled banks kept per (id, version); a worker grades with one or two banks at a time.
-_PLAN_CACHE = 4
 
 
 class ItemStatus(StrEnum):
@@ -208,33 +206,27 @@ class _ItemPlan:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _BankPlan:
-    """Every item's plan, by section, and the topics a self-rating may name."""
+# Identity, not field, equality: a plan is built once per bank by whoever grades with it.
+@dataclass(frozen=True, slots=True, eq=False)
+class GradingPlan:
+    """Everything grading needs that no answer changes: each item's plan by section, and the rated topics.
+
+    Built once (compiling rubrics and embedding their descriptions) and held by its user: the
+    engine holds one per worker, the benchmarks and tests one per bank.
+    """
 
     bank: Bank
     sections: dict[Section, tuple[_ItemPlan, ...]]
     topics: frozenset[str]
 
-
-_plans: dict[tuple[str, str], _BankPlan] = {}
-
-
-def _plan(bank: Bank) -> _BankPlan:
-    key = (bank.id, bank.version)
-    plan = _plans.get(key)
-    # The identity check keeps an edited bank that kept its version (tests build such) from a stale plan.
-    if plan is None or plan.bank is not bank:
-        plan = _BankPlan(
+    @classmethod
+    def of(cls, bank: Bank) -> GradingPlan:
+        """Work out every item's plan for ``bank``."""
+        return cls(
             bank,
             {s: tuple(_ItemPlan.of(item) for item in bank.items_in(s)) for s in Section},
             frozenset(t.id for t in bank.topics),
         )
-        _plans.pop(key, None)
-        _plans[key] = plan
-        while len(_plans) > _PLAN_CACHE:
-            _plans.pop(next(iter(_plans)))
-    return plan
 
 
 # A choice item's result depends only on the options picked, and a cohort picks few combinations.
@@ -430,14 +422,15 @@ def _confidence(submission: Submission, topics: frozenset[str]) -> tuple[tuple[s
     return tuple(sorted(rated.items()))
 
 
-def grade_section(submission: Submission, section: Section, bank: Bank) -> SectionResult:
+def grade_section(submission: Submission, section: Section, plan: GradingPlan) -> SectionResult:
     """Grade one section of a submission; the self-assessment section records the confidence ratings."""
-    return _grade_section(submission, section, bank, _plan(bank), {a.item_id: a for a in submission.answers})
+    return _grade_section(submission, section, plan, {a.item_id: a for a in submission.answers})
 
 
 def _grade_section(
-    submission: Submission, section: Section, bank: Bank, plan: _BankPlan, answers: dict[str, Answer]
+    submission: Submission, section: Section, plan: GradingPlan, answers: dict[str, Answer]
 ) -> SectionResult:
+    bank = plan.bank
     items = plan.sections[section]
     # A section's open answers are read together: one call to the sentence model for all of them.
     open_items = [
@@ -486,8 +479,7 @@ def assemble(submission: Submission, results: Sequence[SectionResult], bank: Ban
     )
 
 
-def grade_submission(submission: Submission, bank: Bank) -> GradedSubmission:
+def grade_submission(submission: Submission, plan: GradingPlan) -> GradedSubmission:
     """Grade every section and assemble them."""
-    plan = _plan(bank)
     answers = {a.item_id: a for a in submission.answers}
-    return assemble(submission, [_grade_section(submission, s, bank, plan, answers) for s in Section], bank)
+    return assemble(submission, [_grade_section(submission, s, plan, answers) for s in Section], plan.bank)

@@ -31,7 +31,7 @@ def run(ctx: Context) -> StageResult:
     """Render the same graded submission both ways, alternating, several times."""
     try:
         from shared.adapters import docx_report
-        from shared.grading import grade_submission
+        from shared.grading import GradingPlan, grade_submission
         from shared.readiness import assess
         from shared.report import build_report
         from shared.settings import ReadinessBands
@@ -41,7 +41,7 @@ def run(ctx: Context) -> StageResult:
     except (ImportError, AttributeError, InputsUnavailable) as err:
         return unavailable(STAGE, f"the renderer is not ready ({err})", TARGETS)
     submission = submissions(source, 1)[0]
-    graded = grade_submission(submission, source)
+    graded = grade_submission(submission, GradingPlan.of(source))
     model = build_report(submission, graded, assess(graded, source, ReadinessBands()), source)
     ours = _series(READYCHECK, lambda: render_report(model), ctx.repeat)
     # The naive tables grow quadratically; --quick feeds them a tenth of the items to stay a smoke run.

@@ -17,7 +17,7 @@ from shared.submission import ParseResult, Submission
 
 if TYPE_CHECKING:
     from shared.attempts import Attempt
-    from shared.grading import GradedSubmission
+    from shared.grading import GradedSubmission, GradingPlan
     from shared.readiness import Readiness
 
 
@@ -37,11 +37,18 @@ class CoreEngine:
 
         return parse_workbook(data, self._bank, self._settings.limits, source_name=source_name)
 
+    @cached_property
+    def _plan(self) -> GradingPlan:
+        # Compiled on the first grading, once per worker: indexing and HTTP routes never pay for it.
+        from shared.grading import GradingPlan
+
+        return GradingPlan.of(self._bank)
+
     def grade(self, submission: Submission, section: Section) -> str:
         """One section's result as JSON."""
         from shared.grading import grade_section
 
-        return grade_section(submission, section, self._bank).model_dump_json()
+        return grade_section(submission, section, self._plan).model_dump_json()
 
     def finish(
         self, submission: Submission, section_results: Sequence[str], history: Sequence[Attempt] = ()

@@ -16,6 +16,7 @@ from docx import Document
 from samples.workbooks import template_workbook
 from shared.bank import Bank, Item, ItemKind, load_bank
 from tests.e2e.conftest import FUNCTION_KEY, MASTER_KEY, Stack
+from tests.plans import plan_for
 
 pytestmark = pytest.mark.e2e
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -59,7 +60,7 @@ def _routed_answer(bank: Bank) -> tuple[Item, str]:
             source_format=SheetFormat.TEMPLATE,
             answers=(Answer(item_id=item.id, text=text),),
         )
-        graded = grade_section(probe, item.section, bank)
+        graded = grade_section(probe, item.section, plan_for(bank))
         if next(r for r in graded.items if r.item_id == item.id).needs_review:
             return item, text
     pytest.fail("no answer among the phrasings is routed to review by the current grader")

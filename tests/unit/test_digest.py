@@ -15,6 +15,7 @@ from shared.readiness import assess
 from shared.settings import ReadinessBands
 from shared.submission import Answer, Candidate, SheetFormat, Submission
 from tests.fakes import World, drain
+from tests.plans import plan_for
 
 DAY = date(2026, 3, 2)
 
@@ -110,7 +111,8 @@ def _answered(name: str, correct: int) -> Submission:
 def test_the_digest_model_lists_the_lowest_scorers_first_with_their_weakest_topics() -> None:
     bank = load_bank()
     graded = [
-        grade_submission(_answered(n, k), bank) for n, k in (("Strong", 12), ("Weak", 1), ("Middle", 6))
+        grade_submission(_answered(n, k), plan_for(bank))
+        for n, k in (("Strong", 12), ("Weak", 1), ("Middle", 6))
     ]
     assessments = [assess(g, bank, ReadinessBands()) for g in graded]
     model = build_digest("2026-03-02", {"uploads received": 1}, graded, assessments, bank)

@@ -23,6 +23,7 @@ from shared.settings import ReadinessBands
 from shared.submission import Answer, Candidate, SheetFormat, Submission
 from tests.fakes import SETTINGS
 from tests.office import page_pngs, page_texts, to_pdf
+from tests.plans import plan_for
 
 
 def _submission(name: str, correct: int) -> Submission:
@@ -181,7 +182,7 @@ def test_libreoffice_renders_the_digests_first_page_with_chart_and_candidates(
 
 def test_the_digest_notes_candidates_who_moved_up_a_verdict_band() -> None:
     bank = load_bank()
-    graded = [grade_submission(_wrong(name, 30, 0), bank) for name in ("Strong", "Steady")]
+    graded = [grade_submission(_wrong(name, 30, 0), plan_for(bank)) for name in ("Strong", "Steady")]
     # Strong is now Almost ready; both were Not yet on their previous attempt.
     assessed = [assess(g, bank, ReadinessBands()) for g in graded]
     assessed[0] = assessed[0].model_copy(update={"verdict": Verdict.ALMOST})

@@ -16,6 +16,7 @@ from shared.grading import (
     normalise_service,
 )
 from shared.submission import Answer, Candidate, SheetFormat, Submission
+from tests.plans import plan_for
 from tests.small_bank import small_bank
 
 
@@ -45,7 +46,7 @@ def write(item_id: str, text: str) -> Answer:
 def graded(bank: Bank, item_id: str, answer: Answer | None) -> ItemResult:
     """The item's result as production grades it: grade_section over a submission holding this answer."""
     answers = () if answer is None else (answer,)
-    section = grade_section(submission(*answers), bank.item(item_id).section, bank)
+    section = grade_section(submission(*answers), bank.item(item_id).section, plan_for(bank))
     return next(r for r in section.items if r.item_id == item_id)
 
 
@@ -156,7 +157,7 @@ def test_section_results_round_trip_through_json(bank: Bank) -> None:
     result = grade_section(
         submission(write("scn-events", "Use a Service Bus queue so steps are decoupled.")),
         Section.SCENARIOS,
-        bank,
+        plan_for(bank),
     )
     assert SectionResult.model_validate_json(result.model_dump_json()) == result
 
@@ -187,21 +188,21 @@ def test_an_open_answer_result_is_what_validation_builds(bank: Bank, text: str) 
 
 def test_grading_is_byte_identical_across_runs(bank: Bank) -> None:
     answers = (choose("q-ctx", "A", "C"), write("map-lambda", "Fucntions"), write("scn-events", "idempotent"))
-    first = grade_submission(submission(*answers), bank).model_dump_json()
-    second = grade_submission(submission(*reversed(answers)), small_bank()).model_dump_json()
+    first = grade_submission(submission(*answers), plan_for(bank)).model_dump_json()
+    second = grade_submission(submission(*reversed(answers)), plan_for(small_bank())).model_dump_json()
     assert first == second
 
 
 def test_assemble_refuses_a_missing_section(bank: Bank) -> None:
     sub = submission()
-    results = [grade_section(sub, s, bank) for s in Section if s is not Section.SCENARIOS]
+    results = [grade_section(sub, s, plan_for(bank)) for s in Section if s is not Section.SCENARIOS]
     with pytest.raises(GradingError, match="scenarios"):
         assemble(sub, results, bank)
 
 
 def test_assemble_refuses_a_section_from_another_bank_version(bank: Bank) -> None:
     sub = submission()
-    results = [grade_section(sub, s, bank) for s in Section]
+    results = [grade_section(sub, s, plan_for(bank)) for s in Section]
     results[0] = results[0].model_copy(update={"bank_version": "0.9"})
     with pytest.raises(GradingError, match=r"0\.9"):
         assemble(sub, results, bank)
@@ -209,14 +210,14 @@ def test_assemble_refuses_a_section_from_another_bank_version(bank: Bank) -> Non
 
 def test_assembled_items_follow_bank_order_whatever_the_section_order(bank: Bank) -> None:
     sub = submission(choose("q-gil", "A"))
-    graded = assemble(sub, [grade_section(sub, s, bank) for s in reversed(Section)], bank)
+    graded = assemble(sub, [grade_section(sub, s, plan_for(bank)) for s in reversed(Section)], bank)
     assert [i.item_id for i in graded.items] == [i.id for i in bank.items]
     assert (graded.points, graded.max_points) == (1.0, 12.0)
 
 
 def test_self_assessment_section_keeps_only_valid_ratings(bank: Bank) -> None:
     sub = submission(confidence=(("cloud", 4), ("nope", 3), ("py", 9), ("events", 1)))
-    result = grade_section(sub, Section.SELF_ASSESSMENT, bank)
+    result = grade_section(sub, Section.SELF_ASSESSMENT, plan_for(bank))
     assert result.confidence == (("cloud", 4), ("events", 1))
 
 
@@ -224,6 +225,6 @@ def test_a_bank_edited_under_the_same_version_grades_with_its_own_keys(bank: Ban
     rekeyed = tuple(i.model_copy(update={"answer": ("B",)}) if i.id == "q-gil" else i for i in bank.items)
     edited = bank.model_copy(update={"items": rekeyed})
     sub = submission(choose("q-gil", "A"))
-    assert grade_submission(sub, bank).items[0].status is ItemStatus.CORRECT
-    assert grade_submission(sub, edited).items[0].status is ItemStatus.WRONG
-    assert grade_submission(sub, bank).items[0].status is ItemStatus.CORRECT
+    assert grade_submission(sub, plan_for(bank)).items[0].status is ItemStatus.CORRECT
+    assert grade_submission(sub, plan_for(edited)).items[0].status is ItemStatus.WRONG
+    assert grade_submission(sub, plan_for(bank)).items[0].status is ItemStatus.CORRECT

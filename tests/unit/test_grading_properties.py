@@ -13,6 +13,7 @@ from shared.grading import grade_submission
 from shared.readiness import assess
 from shared.settings import ReadinessBands
 from shared.submission import Answer, Candidate, SheetFormat, Submission
+from tests.plans import plan_for
 from tests.small_bank import small_bank
 
 SMALL = small_bank()
@@ -69,7 +70,7 @@ def answer_sheets(draw: st.DrawFn, bank: Bank = SMALL) -> list[Answer]:
 @settings(max_examples=80, deadline=None)
 @given(answer_sheets())
 def test_every_item_scores_between_zero_and_its_maximum(answers: list[Answer]) -> None:
-    graded = grade_submission(submission(answers), SMALL)
+    graded = grade_submission(submission(answers), plan_for(SMALL))
     assert all(0.0 <= r.points <= r.max_points for r in graded.items)
     assert 0.0 <= graded.points <= graded.max_points
     readiness = assess(graded, SMALL, ReadinessBands())
@@ -81,8 +82,8 @@ def test_every_item_scores_between_zero_and_its_maximum(answers: list[Answer]) -
 def test_permuting_answer_rows_changes_nothing(answers: list[Answer], rng: random.Random) -> None:
     shuffled = list(answers)
     rng.shuffle(shuffled)
-    first = grade_submission(submission(answers), SMALL).model_dump_json()
-    assert grade_submission(submission(shuffled), SMALL).model_dump_json() == first
+    first = grade_submission(submission(answers), plan_for(SMALL)).model_dump_json()
+    assert grade_submission(submission(shuffled), plan_for(SMALL)).model_dump_json() == first
 
 
 def test_a_perfect_sheet_scores_one_hundred_percent_on_the_shipped_bank() -> None:
@@ -93,7 +94,7 @@ def test_a_perfect_sheet_scores_one_hundred_percent_on_the_shipped_bank() -> Non
         else Answer(item_id=i, text=str(v))
         for i, v in answers_for_perfect(bank).items()
     ]
-    graded = grade_submission(submission(answers), bank)
+    graded = grade_submission(submission(answers), plan_for(bank))
     assert graded.points == graded.max_points
     assert assess(graded, bank, ReadinessBands()).overall == 100.0
     assert not any(r.needs_review for r in graded.items)
@@ -101,7 +102,7 @@ def test_a_perfect_sheet_scores_one_hundred_percent_on_the_shipped_bank() -> Non
 
 def test_an_empty_sheet_scores_zero_on_the_shipped_bank() -> None:
     bank = load_bank()
-    graded = grade_submission(submission([]), bank)
+    graded = grade_submission(submission([]), plan_for(bank))
     assert graded.points == 0.0
     assert assess(graded, bank, ReadinessBands()).overall == 0.0
     assert {r.kind for r in graded.items} == set(ItemKind)

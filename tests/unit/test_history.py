@@ -21,6 +21,7 @@ from shared.report import build_report
 from shared.settings import ReadinessBands
 from shared.submission import Answer, Candidate, SheetFormat, Submission
 from tests.fakes import World, drain
+from tests.plans import plan_for
 from tests.small_bank import small_bank
 
 ADA = candidate_id_for("ada.lovelace@example.com")
@@ -106,7 +107,7 @@ def _graded_report(history: tuple[Attempt, ...], answers: tuple[Answer, ...]) ->
         source_format=SheetFormat.TEMPLATE,
         answers=answers,
     )
-    graded = grade_submission(sub, bank)
+    graded = grade_submission(sub, plan_for(bank))
     model = build_report(sub, graded, assess(graded, bank, ReadinessBands()), bank, history=history)
     return render_report(model)
 

@@ -17,6 +17,7 @@ from shared.readiness import (
 )
 from shared.settings import ReadinessBands
 from shared.submission import Answer, Candidate, SheetFormat, Submission
+from tests.plans import plan_for
 from tests.small_bank import small_bank
 
 BANDS = ReadinessBands()
@@ -37,7 +38,7 @@ def graded(
         answers=answers,
         confidence=confidence,
     )
-    return grade_submission(sub, bank)
+    return grade_submission(sub, plan_for(bank))
 
 
 # Python core 100% (critical), web 0% (high), Azure services 50% (medium), events 0% (critical).

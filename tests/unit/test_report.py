@@ -20,6 +20,7 @@ from shared.report import ReportModel, build_report
 from shared.settings import ReadinessBands
 from shared.submission import Answer, Candidate, SheetFormat, Submission
 from tests.office import page_pngs, page_texts, to_pdf
+from tests.plans import plan_for
 from tests.small_bank import small_bank
 
 HOSTILE = '=HYPERLINK("http://x","y") <w:p>{{name}}</w:p> & \x07bell'
@@ -45,7 +46,7 @@ def model(bank: Bank) -> ReportModel:
         ),
         confidence=(("py", 5), ("web", 4)),
     )
-    graded = grade_submission(sub, bank)
+    graded = grade_submission(sub, plan_for(bank))
     return build_report(sub, graded, assess(graded, bank, ReadinessBands()), bank)
 
 
@@ -255,7 +256,7 @@ def long_model() -> ReportModel:
         source_format=SheetFormat.TEMPLATE,
         answers=tuple(Answer(item_id=i.id, text="I am not sure") for i in bank.items[:3]),
     )
-    graded = grade_submission(sub, bank)
+    graded = grade_submission(sub, plan_for(bank))
     earlier = tuple(
         Attempt(
             submission_id=f"s{n}",
@@ -302,7 +303,7 @@ def test_an_open_answer_quotes_its_misstatement_and_does_not_list_it_again_as_mi
         candidate=Candidate(name="Eve", email="eve@example.com"),
         answers=(Answer(item_id="iq-django-vs-fastapi", text=text),),
     )
-    graded = grade_submission(submission, shipped)
+    graded = grade_submission(submission, plan_for(shipped))
     report = build_report(submission, graded, assess(graded, shipped, ReadinessBands()), shipped)
     row = next(
         r for s in report.sections for r in s.items if r.prompt == shipped.item("iq-django-vs-fastapi").prompt

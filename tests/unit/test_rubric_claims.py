@@ -9,6 +9,7 @@ from shared.grading import grade_section
 from shared.rubric import ESSENTIAL_CAP, RubricResult, compile_rubric, grade_answers, grade_with_rubric
 from shared.semantic import default_encoder
 from shared.submission import Answer, Candidate, SheetFormat, Submission
+from tests.plans import plan_for
 from tests.word_overlap_encoder import WordOverlapEncoder
 
 ASYNC = Concept(
@@ -302,7 +303,9 @@ def test_evidence_quotes_the_sentence_that_earned_each_concept() -> None:
     )
     bank = load_bank()
     item = bank.item("iq-django-vs-fastapi")
-    result = next(r for r in grade_section(submission, item.section, bank).items if r.item_id == item.id)
+    result = next(
+        r for r in grade_section(submission, item.section, plan_for(bank)).items if r.item_id == item.id
+    )
     quotes = {e.state: e.quote for e in result.evidence}
     assert quotes["misstated"].startswith("Django is the async-native ASGI one")
     assert "batteries-included" in quotes["credited"]
@@ -322,8 +325,8 @@ def test_the_same_answers_give_byte_identical_results() -> None:
         ),
     )
     section = bank.item("iq-django-vs-fastapi").section
-    first = grade_section(submission, section, bank).model_dump_json()
-    assert first == grade_section(submission, section, bank).model_dump_json()
+    first = grade_section(submission, section, plan_for(bank)).model_dump_json()
+    assert first == grade_section(submission, section, plan_for(bank)).model_dump_json()
 
 
 def test_answers_read_together_score_as_each_alone() -> None:

@@ -18,6 +18,7 @@ from shared.grading import GradedSubmission, grade_submission
 from shared.readiness import Calibration, Readiness, Verdict, assess, cohort_stats
 from shared.settings import ParseLimits, ReadinessBands
 from shared.submission import Submission
+from tests.plans import plan_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -33,7 +34,7 @@ def parsed(bank: Bank, name: str) -> Sequence[Submission]:
 
 def graded(bank: Bank, name: str) -> tuple[GradedSubmission, Readiness]:
     (submission,) = parsed(bank, name)
-    result = grade_submission(submission, bank)
+    result = grade_submission(submission, plan_for(bank))
     return result, assess(result, bank, ReadinessBands())
 
 
@@ -102,7 +103,7 @@ def test_the_weakest_candidate_is_not_yet_and_buzzwords_and_misstatements_earn_l
 def test_the_cohort_export_grades_every_respondent_and_spreads_out(bank: Bank) -> None:
     submissions = parsed(bank, COHORT_FILE)
     assert len(submissions) == COHORT_SIZE
-    results = [grade_submission(s, bank) for s in submissions]
+    results = [grade_submission(s, plan_for(bank)) for s in submissions]
     assessments = [assess(r, bank, ReadinessBands()) for r in results]
     stats = cohort_stats(assessments, results, bank)
     verdicts = dict(stats.verdicts)
