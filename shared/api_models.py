@@ -132,8 +132,8 @@ class Reingested(ApiBody):
     status_url: str
 
 
-class ReviewEntry(ApiBody):
-    """An item's review as the queue and a decision show it."""
+class ReviewedItem(ApiBody):
+    """Which item of which submission a review is about, and where its review stands."""
 
     submission_id: str
     upload_id: str
@@ -141,6 +141,11 @@ class ReviewEntry(ApiBody):
     section: str
     topic: str
     state: str
+
+
+class ReviewEntry(ReviewedItem):
+    """An item's review as the queue and a decision show it."""
+
     routed_because: str
     graded_points: float
     max_points: float
@@ -163,15 +168,9 @@ class ReviewQueue(ApiBody):
     reviews: list[ReviewEntry]
 
 
-class ItemBody(ApiBody):
+class ItemBody(ReviewedItem):
     """``GET /api/submissions/{submission_id}/items/{item_id}``."""
 
-    submission_id: str
-    upload_id: str
-    item_id: str
-    section: str
-    topic: str
-    state: str
     answer_text: str
     key_text: str
     feedback: str

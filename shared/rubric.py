@@ -209,15 +209,15 @@ _AVOID = stem("avoid")
 _INSTEAD = stem("instead")
 # A name right after one of these is where something goes, not who does it ("logging to App
 # Insights", "a message onto a Service Bus queue").
-_DESTINATIONS = frozenset({"to", "onto", "into", "in", "with", "for", "from", "via", "through", "on", "at"})
 _CLAUSE_AHEAD = frozenset({",", *(stem(w) for w in ("so", "because", "since"))})
-_CLAUSE_STOPS = frozenset(
-    {",", *(stem(w) for w in ("than", "unlike", "instead", "versus", "vs", "over", "rather"))}
-)
+# A rejection's reach ends at a comma or a contrast ("than", "instead", "rather" ...), not at "not".
+_CLAUSE_STOPS = (_CONTRAST - {"not"}) | {",", stem("rather")}
 _AVOIDING = frozenset(stem(w) for w in _AVOIDERS)
 _DENIALS = _NEGATIONS | _DISMISSALS
 _COMMA = frozenset({","})
 _PREPOSITIONS = frozenset({"from", "in", "at", "by", "via", "into", "through", "on"})
+# ... and the same words, less "by" (whose name is the doer), plus a few more, say where it goes.
+_DESTINATIONS = (_PREPOSITIONS - {"by"}) | {"to", "onto", "with", "for"}
 # Words that carry no content of their own: a sentence of only these and the question's words says nothing.
 _FUNCTION_WORDS = frozenset(
     stem(w)
